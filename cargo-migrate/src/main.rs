@@ -1,0 +1,2 @@
+//! cargo migrate.
+fn main() {}

@@ -1,0 +1,37 @@
+//! Revision-graph database migrations: the pure model (parser, graph, planner, checksums) and,
+//! behind the `sqlite`, `postgres` and `mysql` features, the runtime that applies it with sqlx.
+//!
+//! The same loader and validator serve the `migrate!()` macro, the `cargo migrate` CLI and the
+//! runtime, so a chain that compiles is the chain that runs.
+//!
+//! ```
+//! use migrate_core::{parse, RevisionGraph, HeadPolicy, Target, Applied};
+//!
+//! let base = parse("m/a.sql", "-- revision: aaaa\n-- down_revision:\n-- migrate:up\nCREATE TABLE t(x int);\n-- migrate:down\nDROP TABLE t;\n").unwrap();
+//! let next = parse("m/b.sql", "-- revision: bbbb\n-- down_revision: aaaa\n-- migrate:up\nALTER TABLE t ADD y int;\n-- migrate:down\nALTER TABLE t DROP y;\n").unwrap();
+//! let graph = RevisionGraph::new(vec![base, next]).unwrap();
+//! graph.check_heads(&HeadPolicy::Single).unwrap();
+//! let plan = graph.plan_upgrade(&Applied::default(), &Target::Head).unwrap();
+//! assert_eq!(plan.revisions(&graph), ["aaaa", "bbbb"]);
+//! ```
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod checksum;
+mod embedded;
+mod graph;
+mod migration;
+mod parse;
+mod plan;
+mod problem;
+mod source;
+mod target;
+
+pub use checksum::{Checksum, normalize};
+pub use embedded::{EmbeddedDown, EmbeddedMigration, Migrations};
+pub use graph::{HeadPolicy, RevisionGraph};
+pub use migration::{Down, Migration, is_valid_id, is_valid_label};
+pub use parse::{parse, parse_bytes};
+pub use plan::{Applied, Direction, Plan, PlanError, Step};
+pub use problem::{Location, Problem, ProblemKind, Problems};
+pub use source::{SourceFile, load_dir, load_files, read_dir};
+pub use target::{Range, Target, TargetParseError};
