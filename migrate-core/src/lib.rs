@@ -17,6 +17,9 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 mod checksum;
+#[cfg(feature = "codegen")]
+#[doc(hidden)]
+pub mod codegen;
 mod embedded;
 mod graph;
 mod migration;
