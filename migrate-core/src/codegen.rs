@@ -169,7 +169,7 @@ pub fn embed(files: &[SourceFile], graph: &RevisionGraph, branches: &[String]) -
         .iter()
         .filter_map(|f| std::path::absolute(&f.path).ok())
         .filter_map(|p| p.to_str().map(str::to_owned))
-        .map(|p| quote!(const _: &str = ::core::include_str!(#p);));
+        .map(|p| quote! { const _: &str = ::core::include_str!(#p); });
     let migrations = (0..graph.len()).map(|i| migration(graph.migration(i)));
     quote! {
         {
@@ -185,8 +185,9 @@ pub fn embed(files: &[SourceFile], graph: &RevisionGraph, branches: &[String]) -
 
 /// One `::migrate_core::EmbeddedMigration { .. }` literal.
 fn migration(m: &Migration) -> TokenStream {
-    let Migration { path, revision, down_revisions, depends_on, branch_labels, message, transaction, up, up_line, .. } =
-        m;
+    let Migration {
+        path, revision, down_revisions, depends_on, branch_labels, message, transaction, up, up_line, ..
+    } = m;
     let created = m.created.as_deref().unwrap_or("");
     let down = match &m.down {
         Down::Sql { sql, line } => quote!(::migrate_core::EmbeddedDown::Sql(#sql, #line)),
@@ -249,7 +250,10 @@ mod tests {
 
     #[test]
     fn plain_relative_paths_are_relative_to_the_package() {
-        assert_eq!(dir(Some("db/migrations/"), None), Ok(MigrationsDir::new("/work/app/db/migrations", "db/migrations")));
+        assert_eq!(
+            dir(Some("db/migrations/"), None),
+            Ok(MigrationsDir::new("/work/app/db/migrations", "db/migrations"))
+        );
         assert_eq!(dir(Some("db/./x/../m"), None), Ok(MigrationsDir::new("/work/app/db/m", "db/m")));
     }
 
