@@ -27,6 +27,7 @@ mod parse;
 mod plan;
 mod problem;
 mod source;
+pub mod sql;
 mod target;
 
 pub use checksum::{Checksum, normalize};
@@ -36,5 +37,6 @@ pub use migration::{Down, Migration, is_valid_id, is_valid_label};
 pub use parse::{parse, parse_bytes};
 pub use plan::{Applied, Direction, Plan, PlanError, Step};
 pub use problem::{Location, Problem, ProblemKind, Problems};
+pub use sql::{Event, Options};
 pub use source::{SourceFile, load_dir, load_files, read_dir};
 pub use target::{Range, Target, TargetParseError};

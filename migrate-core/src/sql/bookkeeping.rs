@@ -1,0 +1,334 @@
+//! The history and log tables: their definitions and every statement that reads or writes them,
+//! with names quoted and values written as literals for the dialect.
+
+use std::time::Duration;
+
+use super::{Dialect, Options};
+use crate::migration::Migration;
+
+/// The version recorded with every row.
+pub const TOOL_VERSION: &str = concat!("cargo-migrate ", env!("CARGO_PKG_VERSION"));
+
+/// What a log row records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// A revision's upgrade ran.
+    Upgrade,
+    /// A revision's downgrade ran.
+    Downgrade,
+    /// A revision was recorded as applied without running SQL.
+    Stamp,
+    /// A revision's record was removed without running SQL.
+    Unstamp,
+    /// Every record was removed (`stamp --purge`).
+    Purge,
+    /// An edited file's new checksum was recorded.
+    AcceptChanged,
+    /// A dirty revision was declared applied.
+    MarkApplied,
+    /// A dirty revision was declared not applied.
+    MarkUnapplied,
+}
+
+impl Action {
+    /// The word stored in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Upgrade => "upgrade",
+            Self::Downgrade => "downgrade",
+            Self::Stamp => "stamp",
+            Self::Unstamp => "unstamp",
+            Self::Purge => "purge",
+            Self::AcceptChanged => "accept_changed",
+            Self::MarkApplied => "mark_applied",
+            Self::MarkUnapplied => "mark_unapplied",
+        }
+    }
+}
+
+/// How long a step took, as far as the statement recording it can know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timing {
+    /// Computed by the database from the time the step's statements arrived.
+    Server,
+    /// Measured by the client.
+    Measured(Duration),
+    /// Not known (offline scripts of steps that run outside a transaction).
+    Unknown,
+}
+
+/// The statements of the history and log tables for one dialect and one configuration.
+#[derive(Debug, Clone)]
+pub struct Tables {
+    dialect: Dialect,
+    schema: Option<String>,
+    history: String,
+    log: String,
+    who: String,
+}
+
+impl Tables {
+    /// The statements for `dialect` with the names and the `applied_by` value of `options`.
+    pub fn new(dialect: Dialect, options: &Options) -> Self {
+        let schema = options.schema.clone().filter(|_| dialect == Dialect::Postgres);
+        let qualify = |name: &str| match &schema {
+            Some(s) => format!("{}.{}", dialect.quote_ident(s), dialect.quote_ident(name)),
+            None => dialect.quote_ident(name),
+        };
+        Self {
+            dialect,
+            history: qualify(&options.history_table),
+            log: qualify(&options.log_table),
+            schema,
+            who: dialect.quote_str(&options.who()),
+        }
+    }
+
+    /// The dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The quoted (and qualified) history table name.
+    pub fn history_table(&self) -> &str {
+        &self.history
+    }
+
+    /// The quoted (and qualified) log table name.
+    pub fn log_table(&self) -> &str {
+        &self.log
+    }
+
+    /// `CREATE … IF NOT EXISTS` for the schema (PostgreSQL) and both tables.
+    pub fn create(&self) -> Vec<String> {
+        let (text, key, ts, bigint, id, tail) = match self.dialect {
+            Dialect::Sqlite => ("TEXT", "TEXT", "TEXT", "INTEGER", "INTEGER PRIMARY KEY AUTOINCREMENT", ""),
+            Dialect::Postgres => ("TEXT", "VARCHAR(255)", "TIMESTAMPTZ", "BIGINT", "BIGSERIAL PRIMARY KEY", ""),
+            Dialect::MySql => (
+                "TEXT",
+                "VARCHAR(255)",
+                "DATETIME(6)",
+                "BIGINT",
+                "BIGINT AUTO_INCREMENT PRIMARY KEY",
+                " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+            ),
+        };
+        let mut out = Vec::new();
+        if let Some(schema) = &self.schema {
+            out.push(format!("CREATE SCHEMA IF NOT EXISTS {}", self.dialect.quote_ident(schema)));
+        }
+        out.push(format!(
+            "CREATE TABLE IF NOT EXISTS {} (\n    revision {key} NOT NULL PRIMARY KEY,\n    parents {text} NOT NULL,\n    \
+             message {text} NOT NULL,\n    checksum {key} NOT NULL,\n    applied_at {ts} NOT NULL,\n    \
+             duration_ms {bigint},\n    applied_by {text} NOT NULL,\n    tool_version {text} NOT NULL,\n    \
+             dirty {key},\n    failure {text}\n){tail}",
+            self.history
+        ));
+        out.push(format!(
+            "CREATE TABLE IF NOT EXISTS {} (\n    id {id},\n    revision {key} NOT NULL,\n    action {key} NOT NULL,\n    \
+             checksum {key},\n    logged_at {ts} NOT NULL,\n    duration_ms {bigint},\n    applied_by {text} NOT NULL,\n    \
+             tool_version {text} NOT NULL\n){tail}",
+            self.log
+        ));
+        out
+    }
+
+    /// The applied state in one query: `revision, checksum, dirty, failure`.
+    pub fn select_state(&self) -> String {
+        format!("SELECT revision, checksum, dirty, failure FROM {}", self.history)
+    }
+
+    fn ts_text(&self, column: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => column.to_owned(),
+            Dialect::Postgres => format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"),
+            Dialect::MySql => format!("CAST(DATE_FORMAT({column}, '%Y-%m-%dT%H:%i:%s.%fZ') AS CHAR)"),
+        }
+    }
+
+    /// Every history row: `revision, parents, message, checksum, applied_at, duration_ms,
+    /// applied_by, tool_version, dirty, failure`, oldest first.
+    pub fn select_history(&self) -> String {
+        format!(
+            "SELECT revision, parents, message, checksum, {} AS applied_at, duration_ms, applied_by, tool_version, \
+             dirty, failure FROM {} ORDER BY applied_at, revision",
+            self.ts_text("applied_at"),
+            self.history
+        )
+    }
+
+    /// Every log row: `id, revision, action, checksum, logged_at, duration_ms, applied_by,
+    /// tool_version`, oldest first.
+    pub fn select_log(&self) -> String {
+        format!(
+            "SELECT id, revision, action, checksum, {} AS logged_at, duration_ms, applied_by, tool_version FROM {} ORDER BY id",
+            self.ts_text("logged_at"),
+            self.log
+        )
+    }
+
+    fn duration_since(&self, start: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("CAST(ROUND((julianday('now') - julianday({start})) * 86400000) AS INTEGER)"),
+            Dialect::Postgres => format!("CAST(EXTRACT(EPOCH FROM clock_timestamp() - {start}) * 1000 AS BIGINT)"),
+            Dialect::MySql => format!("TIMESTAMPDIFF(MICROSECOND, {start}, UTC_TIMESTAMP(6)) DIV 1000"),
+        }
+    }
+
+    fn timing(&self, timing: Timing) -> String {
+        match timing {
+            Timing::Server => self.duration_since(self.dialect.now()),
+            Timing::Measured(d) => d.as_millis().to_string(),
+            Timing::Unknown => "NULL".to_owned(),
+        }
+    }
+
+    fn values(&self, m: &Migration, duration: &str, dirty: Option<&str>) -> String {
+        let d = self.dialect;
+        format!(
+            "INSERT INTO {} (revision, parents, message, checksum, applied_at, duration_ms, applied_by, tool_version, dirty) \
+             VALUES ({}, {}, {}, {}, {}, {duration}, {}, {}, {})",
+            self.history,
+            d.quote_str(&m.revision),
+            d.quote_str(&m.down_revisions.join(",")),
+            d.quote_str(&m.message),
+            d.quote_str(&m.checksum.to_hex()),
+            d.now(),
+            self.who,
+            d.quote_str(TOOL_VERSION),
+            d.quote_opt(dirty),
+        )
+    }
+
+    /// Records `m` as applied, with its duration per `timing`.
+    pub fn insert_applied(&self, m: &Migration, timing: Timing) -> String {
+        self.values(m, &self.timing(timing), None)
+    }
+
+    /// Records `m` as started (the first statement of a step that fills in its duration at the
+    /// end); `dirty` is the direction in progress on MySQL, `None` elsewhere.
+    pub fn insert_started(&self, m: &Migration, dirty: Option<&str>) -> String {
+        self.values(m, "NULL", dirty)
+    }
+
+    /// Marks a recorded revision as being downgraded (MySQL).
+    pub fn mark_dirty(&self, revision: &str, direction: &str) -> String {
+        format!(
+            "UPDATE {} SET dirty = {} WHERE revision = {}",
+            self.history,
+            self.dialect.quote_str(direction),
+            self.dialect.quote_str(revision)
+        )
+    }
+
+    /// Completes a row written by [`insert_started`](Self::insert_started): clean, with its duration.
+    pub fn finish_started(&self, revision: &str) -> String {
+        format!(
+            "UPDATE {} SET dirty = NULL, failure = NULL, duration_ms = {} WHERE revision = {}",
+            self.history,
+            self.duration_since("applied_at"),
+            self.dialect.quote_str(revision)
+        )
+    }
+
+    /// Records why a dirty revision failed.
+    pub fn set_failure(&self, revision: &str, failure: &str) -> String {
+        format!(
+            "UPDATE {} SET failure = {} WHERE revision = {}",
+            self.history,
+            self.dialect.quote_str(failure),
+            self.dialect.quote_str(revision)
+        )
+    }
+
+    /// Clears a revision's dirty mark.
+    pub fn clear_dirty(&self, revision: &str) -> String {
+        format!(
+            "UPDATE {} SET dirty = NULL, failure = NULL WHERE revision = {}",
+            self.history,
+            self.dialect.quote_str(revision)
+        )
+    }
+
+    /// Replaces a revision's recorded checksum.
+    pub fn update_checksum(&self, m: &Migration) -> String {
+        format!(
+            "UPDATE {} SET checksum = {} WHERE revision = {}",
+            self.history,
+            self.dialect.quote_str(&m.checksum.to_hex()),
+            self.dialect.quote_str(&m.revision)
+        )
+    }
+
+    /// Removes a revision's record.
+    pub fn delete(&self, revision: &str) -> String {
+        format!("DELETE FROM {} WHERE revision = {}", self.history, self.dialect.quote_str(revision))
+    }
+
+    /// Removes every record.
+    pub fn delete_all(&self) -> String {
+        format!("DELETE FROM {}", self.history)
+    }
+
+    /// Appends a log row for `revision` copied from its history row (which must exist), with
+    /// the duration recorded there.
+    pub fn log_from_history(&self, revision: &str, action: Action) -> String {
+        format!(
+            "INSERT INTO {} (revision, action, checksum, logged_at, duration_ms, applied_by, tool_version) \
+             SELECT revision, {}, checksum, {}, duration_ms, {}, {} FROM {} WHERE revision = {}",
+            self.log,
+            self.dialect.quote_str(action.as_str()),
+            self.dialect.now(),
+            self.who,
+            self.dialect.quote_str(TOOL_VERSION),
+            self.history,
+            self.dialect.quote_str(revision),
+        )
+    }
+
+    /// Appends a log row with explicit values.
+    pub fn insert_log(&self, revision: &str, action: Action, checksum: Option<&str>, timing: Timing) -> String {
+        format!(
+            "INSERT INTO {} (revision, action, checksum, logged_at, duration_ms, applied_by, tool_version) \
+             VALUES ({}, {}, {}, {}, {}, {}, {})",
+            self.log,
+            self.dialect.quote_str(revision),
+            self.dialect.quote_str(action.as_str()),
+            self.dialect.quote_opt(checksum),
+            self.dialect.now(),
+            self.timing(timing),
+            self.who,
+            self.dialect.quote_str(TOOL_VERSION),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_quoted_and_qualified() {
+        let options = Options::default().schema("app").history_table("h\"x").applied_by("ann");
+        let pg = Tables::new(Dialect::Postgres, &options);
+        assert_eq!(pg.history_table(), "\"app\".\"h\"\"x\"");
+        assert!(pg.create()[0].starts_with("CREATE SCHEMA IF NOT EXISTS \"app\""));
+        let my = Tables::new(Dialect::MySql, &options);
+        assert_eq!(my.history_table(), "`h\"x`", "schemas are PostgreSQL-only");
+        assert_eq!(my.create().len(), 2);
+    }
+
+    #[test]
+    fn values_are_literals() {
+        let m = crate::parse(
+            "m/a.sql",
+            "-- revision: a1\n-- down_revision:\n-- message: it's \\ here\n-- migrate:up\n-- migrate:down\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let t = Tables::new(Dialect::Postgres, &Options::default().applied_by("o'neil"));
+        let sql = t.insert_applied(&m, Timing::Measured(Duration::from_millis(12)));
+        assert!(sql.contains("E'it''s \\\\ here'"), "{sql}");
+        assert!(sql.contains("'o''neil'"), "{sql}");
+        assert!(sql.contains(", 12, "), "{sql}");
+    }
+}

@@ -1,0 +1,15 @@
+//! The SQL side, pure and always compiled: dialects and quoting, the statement splitter, the
+//! history and log tables, and the generator that turns a plan into the exact statements a run
+//! executes (also printed as offline SQL by [`script`]).
+
+mod bookkeeping;
+mod dialect;
+mod options;
+mod program;
+mod split;
+
+pub use bookkeeping::{Action, TOOL_VERSION, Tables, Timing};
+pub use dialect::Dialect;
+pub use options::{Event, EventHook, Options};
+pub use program::{Batch, Generator, Origin, Stmt, all_or_nothing_refusal, script, stamp_script};
+pub use split::{Statement, split};

@@ -1,0 +1,154 @@
+//! How a run is configured: table names, the lock timeout, all-or-nothing mode, accepted
+//! checksum changes, who applied it, and a hook that reports progress.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::plan::Direction;
+
+/// A progress report, passed to [`Options::on_event`] as each migration starts and finishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A revision is about to run.
+    Started {
+        /// The revision id.
+        revision: String,
+        /// Up or down.
+        direction: Direction,
+        /// Its 0-based position in this run.
+        index: usize,
+        /// How many steps this run has.
+        total: usize,
+    },
+    /// A revision ran and is recorded.
+    Finished {
+        /// The revision id.
+        revision: String,
+        /// Up or down.
+        direction: Direction,
+        /// How long its SQL and bookkeeping took, as seen by this process.
+        duration: Duration,
+    },
+}
+
+/// The progress hook type of [`Options::on_event`].
+pub type EventHook = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// How a run is configured. `Options::default()` is what `migrate!().upgrade(&pool)` uses.
+#[derive(Clone)]
+pub struct Options {
+    /// The history table: one row per applied revision (default `migrate_history`).
+    pub history_table: String,
+    /// The append-only log of every upgrade, downgrade and stamp (default `migrate_log`).
+    pub log_table: String,
+    /// The schema both tables live in (PostgreSQL only; default: the connection's `search_path`).
+    pub schema: Option<String>,
+    /// How long to wait for another process's run to finish (default 60 s).
+    pub lock_timeout: Duration,
+    /// Run the whole upgrade or downgrade in one transaction (PostgreSQL and SQLite only).
+    pub all_or_nothing: bool,
+    /// Revisions whose edited file is accepted: their recorded checksum is replaced by the new one.
+    pub accept_changed: Vec<String>,
+    /// Who is applying, recorded with every row (default: `$USER`, or `unknown`).
+    pub applied_by: Option<String>,
+    /// Called as each migration starts and finishes (e.g. to draw progress).
+    pub on_event: Option<EventHook>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            history_table: "migrate_history".to_owned(),
+            log_table: "migrate_log".to_owned(),
+            schema: None,
+            lock_timeout: Duration::from_secs(60),
+            all_or_nothing: false,
+            accept_changed: Vec::new(),
+            applied_by: None,
+            on_event: None,
+        }
+    }
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("history_table", &self.history_table)
+            .field("log_table", &self.log_table)
+            .field("schema", &self.schema)
+            .field("lock_timeout", &self.lock_timeout)
+            .field("all_or_nothing", &self.all_or_nothing)
+            .field("accept_changed", &self.accept_changed)
+            .field("applied_by", &self.applied_by)
+            .field("on_event", &self.on_event.as_ref().map(|_| "Fn(&Event)"))
+            .finish()
+    }
+}
+
+impl Options {
+    /// Sets the history table's name.
+    pub fn history_table(mut self, name: impl Into<String>) -> Self {
+        self.history_table = name.into();
+        self
+    }
+
+    /// Sets the log table's name.
+    pub fn log_table(mut self, name: impl Into<String>) -> Self {
+        self.log_table = name.into();
+        self
+    }
+
+    /// Sets the PostgreSQL schema of both tables.
+    pub fn schema(mut self, schema: impl Into<String>) -> Self {
+        self.schema = Some(schema.into());
+        self
+    }
+
+    /// Sets how long to wait for the lock.
+    pub fn lock_timeout(mut self, timeout: Duration) -> Self {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// Turns all-or-nothing mode on or off.
+    pub fn all_or_nothing(mut self, on: bool) -> Self {
+        self.all_or_nothing = on;
+        self
+    }
+
+    /// Accepts the edited file of `revision`: its new checksum is recorded on the next run.
+    pub fn accept_changed(mut self, revision: impl Into<String>) -> Self {
+        self.accept_changed.push(revision.into());
+        self
+    }
+
+    /// Sets who is applying.
+    pub fn applied_by(mut self, who: impl Into<String>) -> Self {
+        self.applied_by = Some(who.into());
+        self
+    }
+
+    /// Sets the progress hook.
+    pub fn on_event(mut self, hook: impl Fn(&Event) + Send + Sync + 'static) -> Self {
+        self.on_event = Some(Arc::new(hook));
+        self
+    }
+
+    /// Who is applying: [`applied_by`](Self::applied_by), else `$USER` / `$USERNAME`, else `unknown`.
+    pub fn who(&self) -> String {
+        self.applied_by
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .or_else(|| std::env::var("USERNAME").ok())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "unknown".to_owned())
+    }
+
+    #[cfg_attr(not(feature = "runtime"), allow(dead_code))]
+    pub(crate) fn emit(&self, event: Event) {
+        if let Some(hook) = &self.on_event {
+            hook(&event);
+        }
+    }
+}

@@ -1,0 +1,399 @@
+//! What a run executes, as data: every step becomes batches of statements (the migration's own SQL
+//! with its file lines, plus the bookkeeping and transaction statements around it). The runtime
+//! executes these batches and [`script`] prints them, so offline SQL is exactly what runs online.
+
+use super::bookkeeping::{Action, Tables, Timing};
+use super::{Dialect, Options, split};
+use crate::graph::RevisionGraph;
+use crate::migration::{Down, Migration};
+use crate::plan::{Direction, Plan, Step};
+
+/// Where a statement comes from, so that a failure can name the file and line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// History, log and transaction statements.
+    Bookkeeping,
+    /// A migration's own SQL.
+    Migration {
+        /// The revision's index in the graph.
+        index: usize,
+        /// The 1-based line of the statement in the migration's file.
+        line: u32,
+    },
+}
+
+/// One statement and where it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stmt {
+    /// The SQL, without a terminating `;`.
+    pub sql: String,
+    /// Where it comes from.
+    pub origin: Origin,
+}
+
+impl Stmt {
+    fn book(sql: impl Into<String>) -> Self {
+        Self { sql: sql.into(), origin: Origin::Bookkeeping }
+    }
+}
+
+/// Statements sent to the database together, in one round trip; the first failure stops the
+/// rest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Batch(pub Vec<Stmt>);
+
+/// Turns plans into batches for one dialect and one configuration.
+#[derive(Debug, Clone)]
+pub struct Generator<'g> {
+    graph: &'g RevisionGraph,
+    tables: Tables,
+    all_or_nothing: bool,
+}
+
+/// Why an all-or-nothing run of `plan` is impossible on `dialect`, or `None` when it is possible.
+pub fn all_or_nothing_refusal(graph: &RevisionGraph, plan: &Plan, dialect: Dialect) -> Option<String> {
+    if dialect == Dialect::MySql {
+        return Some(
+            "MySQL and MariaDB commit every DDL statement implicitly, so a run cannot be undone as a whole; \
+             run without all-or-nothing (each migration is recorded as it completes)"
+                .to_owned(),
+        );
+    }
+    plan.steps.iter().map(|s| graph.migration(s.index)).find(|m| !m.transaction).map(|m| {
+        format!(
+            "revision `{}` ({}) says `transaction: false`, so it cannot run inside the run's transaction; \
+             run without all-or-nothing, or apply up to its parent first",
+            m.revision, m.path
+        )
+    })
+}
+
+impl<'g> Generator<'g> {
+    /// A generator for `graph` on `dialect` with `options` (table names, who applies, mode).
+    pub fn new(graph: &'g RevisionGraph, dialect: Dialect, options: &Options) -> Self {
+        Self { graph, tables: Tables::new(dialect, options), all_or_nothing: options.all_or_nothing }
+    }
+
+    /// The bookkeeping statements.
+    pub fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    fn dialect(&self) -> Dialect {
+        self.tables.dialect()
+    }
+
+    /// The migration's own statements for `direction`, with their lines in its file.
+    pub fn statements(&self, index: usize, direction: Direction) -> Vec<Stmt> {
+        let m = self.graph.migration(index);
+        let (sql, first_line) = match (direction, &m.down) {
+            (Direction::Up, _) => (m.up.as_str(), m.up_line),
+            (Direction::Down, Down::Sql { sql, line }) => (sql.as_str(), *line),
+            (Direction::Down, _) => ("", 0),
+        };
+        split(sql, self.dialect())
+            .into_iter()
+            .map(|s| Stmt { sql: s.sql, origin: Origin::Migration { index, line: first_line + s.line - 1 } })
+            .collect()
+    }
+
+    /// Whether `index` runs inside a transaction of its own (or the run's) in this dialect.
+    pub fn in_transaction(&self, index: usize) -> bool {
+        self.dialect().transactional_ddl() && self.graph.migration(index).transaction
+    }
+
+    /// The batches of one step. Steps that run outside a transaction (MySQL, `transaction:
+    /// false`) come as one batch per statement followed by [`record_after`](Self::record_after)'s
+    /// batch; `timing` is that batch's duration.
+    pub fn step(&self, step: Step, timing: Timing) -> Vec<Batch> {
+        let m = self.graph.migration(step.index);
+        let t = &self.tables;
+        let d = self.dialect();
+        let stmts = self.statements(step.index, step.direction);
+        let rev = m.revision.as_str();
+        if d == Dialect::MySql {
+            let mut batch = Vec::with_capacity(stmts.len() + 5);
+            batch.push(Stmt::book(match step.direction {
+                Direction::Up => t.insert_started(m, Some("up")),
+                Direction::Down => t.mark_dirty(rev, "down"),
+            }));
+            batch.extend(stmts);
+            batch.push(Stmt::book(d.begin()));
+            match step.direction {
+                Direction::Up => {
+                    batch.push(Stmt::book(t.finish_started(rev)));
+                    batch.push(Stmt::book(t.log_from_history(rev, Action::Upgrade)));
+                }
+                Direction::Down => {
+                    batch.push(Stmt::book(t.insert_log(
+                        rev,
+                        Action::Downgrade,
+                        Some(&m.checksum.to_hex()),
+                        Timing::Unknown,
+                    )));
+                    batch.push(Stmt::book(t.delete(rev)));
+                }
+            }
+            batch.push(Stmt::book(d.commit()));
+            return vec![Batch(batch)];
+        }
+        if !m.transaction {
+            let mut out: Vec<Batch> = stmts.into_iter().map(|s| Batch(vec![s])).collect();
+            out.push(self.record_after(step, timing));
+            return out;
+        }
+        let mut batch = Vec::with_capacity(stmts.len() + 5);
+        if !self.all_or_nothing {
+            batch.push(Stmt::book(d.begin()));
+        }
+        let sqlite = d == Dialect::Sqlite;
+        if sqlite && step.direction == Direction::Up {
+            batch.push(Stmt::book(t.insert_started(m, None)));
+        }
+        batch.extend(stmts);
+        match step.direction {
+            Direction::Up if sqlite => batch.push(Stmt::book(t.finish_started(rev))),
+            Direction::Up => batch.push(Stmt::book(t.insert_applied(m, Timing::Server))),
+            Direction::Down => {
+                let timing = if sqlite { Timing::Unknown } else { Timing::Server };
+                batch.push(Stmt::book(t.insert_log(rev, Action::Downgrade, Some(&m.checksum.to_hex()), timing)));
+                batch.push(Stmt::book(t.delete(rev)));
+            }
+        }
+        if step.direction == Direction::Up {
+            batch.push(Stmt::book(t.log_from_history(rev, Action::Upgrade)));
+        }
+        if !self.all_or_nothing {
+            batch.push(Stmt::book(d.commit()));
+        }
+        vec![Batch(batch)]
+    }
+
+    /// The bookkeeping batch that records a step run outside a transaction, once it succeeded.
+    pub fn record_after(&self, step: Step, timing: Timing) -> Batch {
+        let m = self.graph.migration(step.index);
+        let t = &self.tables;
+        let d = self.dialect();
+        let rev = m.revision.as_str();
+        let mut batch = vec![Stmt::book(d.begin())];
+        match step.direction {
+            Direction::Up => {
+                batch.push(Stmt::book(t.insert_applied(m, timing)));
+                batch.push(Stmt::book(t.log_from_history(rev, Action::Upgrade)));
+            }
+            Direction::Down => {
+                batch.push(Stmt::book(t.insert_log(rev, Action::Downgrade, Some(&m.checksum.to_hex()), timing)));
+                batch.push(Stmt::book(t.delete(rev)));
+            }
+        }
+        batch.push(Stmt::book(d.commit()));
+        Batch(batch)
+    }
+
+    /// The batch that records the steps of a stamp plan (no migration SQL), in one transaction;
+    /// `purge` first removes every record.
+    pub fn stamp(&self, plan: &Plan, purge: bool) -> Batch {
+        let t = &self.tables;
+        let d = self.dialect();
+        let mut batch = vec![Stmt::book(d.begin())];
+        if purge {
+            batch.push(Stmt::book(t.insert_log("*", Action::Purge, None, Timing::Unknown)));
+            batch.push(Stmt::book(t.delete_all()));
+        }
+        for step in &plan.steps {
+            let m = self.graph.migration(step.index);
+            match step.direction {
+                Direction::Up => {
+                    batch.push(Stmt::book(t.insert_applied(m, Timing::Unknown)));
+                    batch.push(Stmt::book(t.log_from_history(&m.revision, Action::Stamp)));
+                }
+                Direction::Down => {
+                    batch.push(Stmt::book(t.log_from_history(&m.revision, Action::Unstamp)));
+                    batch.push(Stmt::book(t.delete(&m.revision)));
+                }
+            }
+        }
+        batch.push(Stmt::book(d.commit()));
+        Batch(batch)
+    }
+
+    /// The batch that records new checksums for edited, accepted revisions.
+    pub fn accept(&self, revisions: &[&Migration]) -> Batch {
+        let t = &self.tables;
+        let d = self.dialect();
+        let mut batch = vec![Stmt::book(d.begin())];
+        for m in revisions {
+            batch.push(Stmt::book(t.update_checksum(m)));
+            batch.push(Stmt::book(t.log_from_history(&m.revision, Action::AcceptChanged)));
+        }
+        batch.push(Stmt::book(d.commit()));
+        Batch(batch)
+    }
+
+    fn header(&self, step: Step) -> String {
+        let m = self.graph.migration(step.index);
+        let parents = m.down_revisions.join(", ");
+        match step.direction {
+            Direction::Up => format!("-- Running upgrade {parents} -> {}: {}\n", m.revision, m.message),
+            Direction::Down => format!("-- Running downgrade {} -> {parents}: {}\n", m.revision, m.message),
+        }
+    }
+
+    fn render(&self, out: &mut String, batch: &Batch) {
+        for stmt in &batch.0 {
+            render_statement(out, &stmt.sql, self.dialect());
+        }
+    }
+
+    /// The offline script of a run of `plan`: table creation, then every step.
+    pub fn script(&self, plan: &Plan) -> String {
+        let d = self.dialect();
+        let mut out = format!("-- {} for {d}\n\n", super::bookkeeping::TOOL_VERSION);
+        for sql in self.tables.create() {
+            render_statement(&mut out, &sql, d);
+        }
+        let whole = self.all_or_nothing && {
+            match all_or_nothing_refusal(self.graph, plan, d) {
+                Some(reason) => {
+                    out.push_str(&format!("\n-- all-or-nothing is not possible: {}\n", reason.replace('\n', " ")));
+                    false
+                }
+                None => true,
+            }
+        };
+        let this = Self { all_or_nothing: whole, ..self.clone() };
+        if whole {
+            out.push('\n');
+            render_statement(&mut out, d.begin(), d);
+        }
+        for &step in &plan.steps {
+            out.push('\n');
+            out.push_str(&this.header(step));
+            for batch in this.step(step, Timing::Unknown) {
+                this.render(&mut out, &batch);
+            }
+        }
+        if whole {
+            out.push('\n');
+            render_statement(&mut out, d.commit(), d);
+        }
+        out
+    }
+
+    /// The offline script of a stamp.
+    pub fn stamp_script(&self, plan: &Plan, purge: bool) -> String {
+        let d = self.dialect();
+        let mut out = format!("-- {} for {d}\n\n", super::bookkeeping::TOOL_VERSION);
+        for sql in self.tables.create() {
+            render_statement(&mut out, &sql, d);
+        }
+        out.push('\n');
+        self.render(&mut out, &self.stamp(plan, purge));
+        out
+    }
+}
+
+/// Appends one statement and its terminator; on MySQL a statement with `;` inside is wrapped in
+/// `DELIMITER` lines so that the `mysql` client sends it whole.
+fn render_statement(out: &mut String, sql: &str, dialect: Dialect) {
+    if dialect == Dialect::MySql && sql.contains(';') {
+        let delim = ["$$", "//", ";;", "$$$$"].into_iter().find(|d| !sql.contains(d)).unwrap_or("$$");
+        out.push_str(&format!("DELIMITER {delim}\n{sql}{delim}\nDELIMITER ;\n"));
+    } else {
+        out.push_str(sql);
+        out.push_str(";\n");
+    }
+}
+
+/// The offline SQL of a run of `plan` (upgrade or downgrade): exactly the statements the runtime
+/// executes, including table creation, history and log rows and transaction boundaries. Literal
+/// timestamps are the database's clock; durations of steps outside a transaction are `NULL`.
+///
+/// ```
+/// use migrate_core::{parse, RevisionGraph, Applied, Target, sql::{script, Dialect}, Options};
+/// let m = parse("m/a.sql", "-- revision: aaaa\n-- down_revision:\n-- migrate:up\nCREATE TABLE t (x int);\n-- migrate:down\nDROP TABLE t;\n").unwrap();
+/// let graph = RevisionGraph::new(vec![m]).unwrap();
+/// let plan = graph.plan_upgrade(&Applied::default(), &Target::Head).unwrap();
+/// let sql = script(&graph, &plan, Dialect::Postgres, &Options::default());
+/// assert!(sql.contains("BEGIN;\nCREATE TABLE t (x int);\nINSERT INTO \"migrate_history\""));
+/// ```
+pub fn script(graph: &RevisionGraph, plan: &Plan, dialect: Dialect, options: &Options) -> String {
+    Generator::new(graph, dialect, options).script(plan)
+}
+
+/// The offline SQL of a stamp plan (records only), optionally purging every record first.
+pub fn stamp_script(graph: &RevisionGraph, plan: &Plan, dialect: Dialect, options: &Options, purge: bool) -> String {
+    Generator::new(graph, dialect, options).stamp_script(plan, purge)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Applied, Target, parse};
+
+    fn graph() -> RevisionGraph {
+        let a = parse(
+            "m/a.sql",
+            "-- revision: aaaa\n-- down_revision:\n-- message: first\n-- migrate:up\nCREATE TABLE t (x int);\nCREATE INDEX i ON t (x);\n-- migrate:down\nDROP TABLE t;\n",
+        );
+        let b = parse(
+            "m/b.sql",
+            "-- revision: bbbb\n-- down_revision: aaaa\n-- transaction: false\n-- migrate:up\nCREATE INDEX CONCURRENTLY j ON t (x);\n-- migrate:down\nDROP INDEX j;\n",
+        );
+        RevisionGraph::new(vec![a.unwrap_or_else(|e| panic!("{e}")), b.unwrap_or_else(|e| panic!("{e}"))])
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn statements_carry_file_lines() {
+        let g = graph();
+        let generator = Generator::new(&g, Dialect::Postgres, &Options::default());
+        let lines: Vec<_> = generator.statements(0, Direction::Up).iter().map(|s| s.origin).collect();
+        assert_eq!(lines, [Origin::Migration { index: 0, line: 5 }, Origin::Migration { index: 0, line: 6 }]);
+        assert_eq!(generator.statements(0, Direction::Down)[0].origin, Origin::Migration { index: 0, line: 8 });
+    }
+
+    #[test]
+    fn a_transactional_step_is_one_batch_with_its_bookkeeping() {
+        let g = graph();
+        for d in [Dialect::Postgres, Dialect::Sqlite, Dialect::MySql] {
+            let generator = Generator::new(&g, d, &Options::default());
+            let batches = generator.step(Step { index: 0, direction: Direction::Up }, Timing::Unknown);
+            assert_eq!(batches.len(), 1, "{d}");
+            let sqls: Vec<&str> = batches[0].0.iter().map(|s| s.sql.as_str()).collect();
+            assert!(sqls.contains(&"CREATE TABLE t (x int)"), "{d}");
+            assert!(sqls.iter().any(|s| s.starts_with("INSERT INTO") && s.contains("migrate_log")), "{d}");
+            assert_eq!(sqls.last(), Some(&"COMMIT"), "{d}");
+        }
+    }
+
+    #[test]
+    fn non_transactional_steps_run_statement_by_statement_then_record() {
+        let g = graph();
+        let generator = Generator::new(&g, Dialect::Postgres, &Options::default());
+        let batches = generator.step(Step { index: 1, direction: Direction::Up }, Timing::Unknown);
+        assert_eq!(batches.len(), 2);
+        assert_eq!(batches[0].0.len(), 1);
+        assert_eq!(batches[1].0[0].sql, "BEGIN");
+    }
+
+    #[test]
+    fn all_or_nothing_is_refused_with_reasons() {
+        let g = graph();
+        let plan = g.plan_upgrade(&Applied::default(), &Target::Head).unwrap_or_else(|e| panic!("{e}"));
+        assert!(all_or_nothing_refusal(&g, &plan, Dialect::MySql).is_some_and(|r| r.contains("implicitly")));
+        assert!(all_or_nothing_refusal(&g, &plan, Dialect::Postgres).is_some_and(|r| r.contains("bbbb")));
+        let first =
+            g.plan_upgrade(&Applied::default(), &Target::Revision("aaaa".into())).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(all_or_nothing_refusal(&g, &first, Dialect::Sqlite), None);
+        let sql = script(&g, &first, Dialect::Sqlite, &Options::default().all_or_nothing(true));
+        assert_eq!(sql.matches("BEGIN IMMEDIATE;").count(), 1, "{sql}");
+    }
+
+    #[test]
+    fn mysql_scripts_wrap_compound_statements() {
+        let mut out = String::new();
+        render_statement(&mut out, "CREATE PROCEDURE p() BEGIN SELECT 1; END", Dialect::MySql);
+        assert_eq!(out, "DELIMITER $$\nCREATE PROCEDURE p() BEGIN SELECT 1; END$$\nDELIMITER ;\n");
+    }
+}
