@@ -1,2 +1,5 @@
-//! cargo migrate.
-fn main() {}
+//! The `cargo-migrate` binary, run by cargo as `cargo migrate <command>`.
+
+fn main() -> std::process::ExitCode {
+    cargo_migrate::main()
+}

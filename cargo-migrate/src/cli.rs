@@ -1,0 +1,386 @@
+//! The command line: `cargo migrate <command>` (also `cargo-migrate migrate <command>`), parsed
+//! with clap into plain data that the commands turn into a validated configuration.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::error::EXIT_CODES_HELP;
+use crate::output::ColorChoice;
+
+/// `cargo`, as cargo runs its subcommands: `cargo-migrate migrate ...`.
+#[derive(Debug, Parser)]
+#[command(name = "cargo", bin_name = "cargo", version, propagate_version = true)]
+pub(crate) enum Cargo {
+    /// Alembic's revision-graph migrations for Rust.
+    Migrate(MigrateCli),
+}
+
+/// Alembic's revision-graph migrations, as a cargo subcommand.
+#[derive(Debug, Args)]
+#[command(
+    version,
+    about = "Alembic-style revision-graph migrations for Rust",
+    long_about = "Alembic-style revision-graph migrations for Rust.\n\n\
+The migrations live in one `.sql` file per revision (default `migrations/` beside the package's \
+Cargo.toml). The database URL is taken from --database-url, then DATABASE_URL (also from .env), then \
+`database_url` in [package.metadata.migrate], else the embedded default `sqlite:migrate.db` beside the \
+Cargo.toml.",
+    after_long_help = EXIT_CODES_HELP
+)]
+pub(crate) struct MigrateCli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub(crate) global: GlobalOpts,
+    /// The command.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct GlobalOpts {
+    /// Path to the package's Cargo.toml.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) manifest_path: Option<PathBuf>,
+    /// The package to work on, in a workspace.
+    #[arg(short, long, global = true, value_name = "SPEC")]
+    pub(crate) package: Option<String>,
+    /// The migrations directory (overrides `directory` in [package.metadata.migrate]).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
+    /// The database URL (overrides DATABASE_URL and the metadata).
+    #[arg(long, global = true, value_name = "URL", hide_env_values = true)]
+    pub(crate) database_url: Option<String>,
+    /// Print only results and errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+    /// Print more: where the configuration came from, full revision details.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+    /// When to colour the output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub(crate) color: ColorChoice,
+}
+
+/// `--json` on read commands.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub(crate) struct JsonArg {
+    /// Print JSON instead of text, for scripts.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create the migrations directory, add [package.metadata.migrate] and the build.rs line.
+    Init(InitArgs),
+    /// Create a new revision file whose parent is the current head.
+    #[command(alias = "revision")]
+    New(NewArgs),
+    /// Apply revisions up to a target (default `head`).
+    Upgrade(UpgradeArgs),
+    /// Revert revisions down to a target (`-1`, `base`, a revision...).
+    Downgrade(DowngradeArgs),
+    /// Record a target as the current state without running any SQL.
+    Stamp(StampArgs),
+    /// Show the revisions the database is at.
+    Current(CurrentArgs),
+    /// Show applied, pending, changed and missing revisions.
+    Status(JsonOnly),
+    /// List revisions, newest first.
+    History(HistoryArgs),
+    /// List the head revisions.
+    Heads(JsonOnly),
+    /// List branch points and branch labels.
+    Branches(JsonOnly),
+    /// Show one revision.
+    Show(ShowArgs),
+    /// Create a merge revision joining several heads (default: all of them).
+    Merge(MergeArgs),
+    /// Check the chain (and the database, when a URL is given): the CI gate.
+    Check(CheckArgs),
+    /// Open a revision file in $EDITOR (or $VISUAL).
+    Edit(EditArgs),
+    /// Mark a revision left dirty by a failed run as applied or unapplied (MySQL).
+    Resolve(ResolveArgs),
+    /// Print shell completions for `cargo-migrate`.
+    Completions(CompletionsArgs),
+}
+
+/// `init`.
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {}
+
+/// `new`.
+#[derive(Debug, Args)]
+pub(crate) struct NewArgs {
+    /// What the revision does; also gives the file name.
+    #[arg(short, long)]
+    pub(crate) message: String,
+    /// The revision to build on (`head`, a revision, `<label>@head`, or `base` for a new base).
+    #[arg(long, value_name = "REV")]
+    pub(crate) head: Option<String>,
+    /// Start a named branch at this revision.
+    #[arg(long, value_name = "LABEL")]
+    pub(crate) branch_label: Option<String>,
+    /// Revisions on other branches this one depends on.
+    #[arg(long, value_name = "REV", value_delimiter = ',')]
+    pub(crate) depends_on: Vec<String>,
+    /// Use this id instead of a random one.
+    #[arg(long, value_name = "ID")]
+    pub(crate) rev_id: Option<String>,
+    /// Mark the downgrade as irreversible (fill in the reason).
+    #[arg(long)]
+    pub(crate) irreversible: bool,
+}
+
+/// Options shared by `upgrade`, `downgrade` and `stamp`.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct RunOpts {
+    /// Print the SQL script instead of running it (no connection is made); takes `from:to` ranges.
+    #[arg(long)]
+    pub(crate) sql: bool,
+}
+
+/// `upgrade`.
+#[derive(Debug, Args)]
+pub(crate) struct UpgradeArgs {
+    /// Where to go: `head`, `heads`, a revision or prefix, `+N`, `<label>@head`; with --sql, `from:to`.
+    #[arg(default_value = "head", allow_negative_numbers = true)]
+    pub(crate) target: String,
+    /// Shared options.
+    #[command(flatten)]
+    pub(crate) run: RunOpts,
+    /// Accept the edited file of an applied revision and record its new checksum.
+    #[arg(long, value_name = "REV")]
+    pub(crate) accept_changed: Vec<String>,
+    /// Run every revision in one transaction: all apply or none (PostgreSQL, SQLite).
+    #[arg(long)]
+    pub(crate) all_or_nothing: bool,
+}
+
+/// `downgrade`.
+#[derive(Debug, Args)]
+pub(crate) struct DowngradeArgs {
+    /// Where to go: `-1`, `base`, a revision or prefix, `<label>@-1`; with --sql, `from:to`.
+    #[arg(allow_negative_numbers = true)]
+    pub(crate) target: String,
+    /// Shared options.
+    #[command(flatten)]
+    pub(crate) run: RunOpts,
+    /// Accept the edited file of an applied revision and record its new checksum.
+    #[arg(long, value_name = "REV")]
+    pub(crate) accept_changed: Vec<String>,
+    /// Run every revision in one transaction: all apply or none (PostgreSQL, SQLite).
+    #[arg(long)]
+    pub(crate) all_or_nothing: bool,
+}
+
+/// `stamp`.
+#[derive(Debug, Args)]
+pub(crate) struct StampArgs {
+    /// The state to record: `head`, `base`, a revision or prefix, `+N`, `-N`; with --sql, `from:to`.
+    #[arg(allow_negative_numbers = true)]
+    pub(crate) target: String,
+    /// Shared options.
+    #[command(flatten)]
+    pub(crate) run: RunOpts,
+    /// Clear the history table first, then record only the target.
+    #[arg(long)]
+    pub(crate) purge: bool,
+}
+
+/// `current`.
+#[derive(Debug, Args)]
+pub(crate) struct CurrentArgs {
+    /// Exit with code 5 unless the database is at the head(s).
+    #[arg(long)]
+    pub(crate) check_heads: bool,
+    /// JSON output.
+    #[command(flatten)]
+    pub(crate) json: JsonArg,
+}
+
+/// Commands whose only option is `--json`.
+#[derive(Debug, Args)]
+pub(crate) struct JsonOnly {
+    /// JSON output.
+    #[command(flatten)]
+    pub(crate) json: JsonArg,
+}
+
+/// `history`.
+#[derive(Debug, Args)]
+pub(crate) struct HistoryArgs {
+    /// Only revisions in `from:to` (both ends included; either may be empty; `current` is allowed).
+    #[arg(short = 'r', long = "rev-range", value_name = "RANGE", allow_hyphen_values = true)]
+    pub(crate) range: Option<String>,
+    /// Mark the revisions the database is at with `(current)`.
+    #[arg(short = 'i', long)]
+    pub(crate) indicate_current: bool,
+    /// Draw branches and merges, like `git log --graph`.
+    #[arg(long)]
+    pub(crate) graph: bool,
+    /// JSON output.
+    #[command(flatten)]
+    pub(crate) json: JsonArg,
+}
+
+/// `show`.
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// The revision: an id, a prefix, `head` or `<label>@head`.
+    pub(crate) rev: String,
+    /// JSON output.
+    #[command(flatten)]
+    pub(crate) json: JsonArg,
+}
+
+/// `merge`.
+#[derive(Debug, Args)]
+pub(crate) struct MergeArgs {
+    /// What the merge is for; also gives the file name.
+    #[arg(short, long)]
+    pub(crate) message: String,
+    /// The revisions to join (default: every head).
+    pub(crate) revisions: Vec<String>,
+    /// Use this id instead of a random one.
+    #[arg(long, value_name = "ID")]
+    pub(crate) rev_id: Option<String>,
+    /// Start a named branch at the merge revision.
+    #[arg(long, value_name = "LABEL")]
+    pub(crate) branch_label: Option<String>,
+}
+
+/// `check`.
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// Check only the migration files, even when a database URL is given.
+    #[arg(long)]
+    pub(crate) offline: bool,
+    /// JSON output.
+    #[command(flatten)]
+    pub(crate) json: JsonArg,
+}
+
+/// `edit`.
+#[derive(Debug, Args)]
+pub(crate) struct EditArgs {
+    /// The revision to open: an id, a prefix, `head` or `<label>@head`.
+    #[arg(default_value = "head")]
+    pub(crate) rev: String,
+}
+
+/// `resolve`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("resolution").required(true))]
+pub(crate) struct ResolveArgs {
+    /// The dirty revision.
+    pub(crate) rev: String,
+    /// Its SQL did run completely (you finished it by hand): record it as applied.
+    #[arg(long, group = "resolution")]
+    pub(crate) applied: bool,
+    /// Its SQL did not take effect (you rolled it back by hand): record it as not applied.
+    #[arg(long, group = "resolution")]
+    pub(crate) unapplied: bool,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cargo::command().debug_assert();
+    }
+
+    fn parse(line: &str) -> Result<MigrateCli, String> {
+        let args = std::iter::once("cargo").chain(line.split_whitespace());
+        match Cargo::try_parse_from(args) {
+            Ok(Cargo::Migrate(cli)) => Ok(cli),
+            Err(e) => Err(e.kind().to_string()),
+        }
+    }
+
+    #[test]
+    fn arguments_parse_as_intended() {
+        type Check = fn(&MigrateCli) -> bool;
+        let cases: &[(&str, Check)] = &[
+            ("migrate upgrade", |c| matches!(&c.command, Command::Upgrade(a) if a.target == "head" && !a.run.sql)),
+            (
+                "migrate upgrade +2 --sql",
+                |c| matches!(&c.command, Command::Upgrade(a) if a.target == "+2" && a.run.sql),
+            ),
+            ("migrate downgrade -1", |c| matches!(&c.command, Command::Downgrade(a) if a.target == "-1")),
+            ("migrate downgrade base --sql", |c| matches!(&c.command, Command::Downgrade(a) if a.run.sql)),
+            (
+                "migrate upgrade --accept-changed ab12 --accept-changed cd34 --all-or-nothing",
+                |c| matches!(&c.command, Command::Upgrade(a) if a.accept_changed == ["ab12", "cd34"] && a.all_or_nothing),
+            ),
+            (
+                "migrate stamp head --purge",
+                |c| matches!(&c.command, Command::Stamp(a) if a.purge && a.target == "head"),
+            ),
+            ("migrate new -m hello --head base --depends-on a,b --rev-id x1 --irreversible", |c| {
+                matches!(&c.command, Command::New(a) if a.head.as_deref() == Some("base") && a.depends_on == ["a", "b"]
+                    && a.rev_id.as_deref() == Some("x1") && a.irreversible)
+            }),
+            ("migrate revision -m hi", |c| matches!(&c.command, Command::New(a) if a.message == "hi")),
+            ("migrate history -r ab12:head --graph -i --json", |c| {
+                matches!(&c.command, Command::History(a) if a.range.as_deref() == Some("ab12:head") && a.graph
+                    && a.indicate_current && a.json.json)
+            }),
+            (
+                "migrate history -r -3:",
+                |c| matches!(&c.command, Command::History(a) if a.range.as_deref() == Some("-3:")),
+            ),
+            ("migrate -v history", |c| c.global.verbose == 1),
+            ("migrate history -vv", |c| c.global.verbose == 2),
+            ("migrate current --check-heads", |c| matches!(&c.command, Command::Current(a) if a.check_heads)),
+            ("migrate merge -m join a1 b2", |c| matches!(&c.command, Command::Merge(a) if a.revisions == ["a1", "b2"])),
+            ("migrate edit", |c| matches!(&c.command, Command::Edit(a) if a.rev == "head")),
+            ("migrate resolve ab12 --applied", |c| matches!(&c.command, Command::Resolve(a) if a.applied)),
+            ("migrate completions bash", |c| matches!(&c.command, Command::Completions(_))),
+            (
+                "migrate --manifest-path x/Cargo.toml -p app --dir m --database-url sqlite:x.db --color never heads",
+                |c| {
+                    c.global.package.as_deref() == Some("app")
+                        && c.global.database_url.as_deref() == Some("sqlite:x.db")
+                        && c.global.color == ColorChoice::Never
+                },
+            ),
+            ("migrate heads -q --json", |c| c.global.quiet && matches!(&c.command, Command::Heads(a) if a.json.json)),
+        ];
+        for (line, check) in cases {
+            let cli = parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert!(check(&cli), "{line}: {cli:?}");
+        }
+    }
+
+    #[test]
+    fn bad_command_lines_are_refused() {
+        for line in [
+            "migrate downgrade",
+            "migrate new",
+            "migrate resolve ab12",
+            "migrate resolve ab12 --applied --unapplied",
+            "migrate -q -v heads",
+            "migrate completions nosuchshell",
+            "migrate frobnicate",
+            "migrate upgrade --json",
+        ] {
+            assert!(parse(line).is_err(), "{line} should be refused");
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! One module per command, each with an `exec` that returns the exit code or an expected
+//! failure; [`dispatch`] runs one and renders its error.
+
+mod branches;
+mod check;
+mod completions;
+mod current;
+mod db;
+mod edit;
+mod heads;
+mod history;
+mod init;
+mod merge;
+mod new;
+mod resolve;
+mod run;
+mod show;
+mod status;
+mod text;
+
+use std::process::ExitCode;
+
+use crate::cli::{Command, GlobalOpts, MigrateCli};
+use crate::config::{self, Config};
+use crate::error::{self, CliError};
+use crate::output::Output;
+use crate::project::Project;
+
+/// What every command gets: the output streams and the global options.
+pub(crate) struct Ctx<'o> {
+    /// Where to write.
+    pub(crate) out: &'o mut Output,
+    /// The global options.
+    pub(crate) global: GlobalOpts,
+}
+
+impl<'o> Ctx<'o> {
+    /// A context writing to `out`.
+    pub(crate) fn new(out: &'o mut Output) -> Self {
+        Self { out, global: GlobalOpts::default() }
+    }
+
+    /// The validated configuration; its database password is registered for scrubbing and the
+    /// sources are reported with `-v`.
+    pub(crate) fn config(&mut self) -> Result<Config, CliError> {
+        if let Some(url) = &self.global.database_url {
+            for p in config::passwords(url) {
+                self.out.add_secret(&p);
+            }
+        }
+        let config = Config::load(&self.global)?;
+        for p in config::passwords(&config.database.url) {
+            self.out.add_secret(&p);
+        }
+        self.out.verbose(format!("package: {} ({})", config.package.name, config.show(&config.package.manifest_path)));
+        self.out.verbose(format!("migrations: {}", config.migrations_display));
+        self.out.verbose(format!(
+            "database: {} (from {})",
+            config.database.redacted(),
+            config.database.source.describe(&config.cwd)
+        ));
+        Ok(config)
+    }
+
+    /// The configuration and the validated migrations.
+    pub(crate) fn project(&mut self) -> Result<Project, CliError> {
+        let config = self.config()?;
+        Project::load(config)
+    }
+}
+
+/// Runs the command and renders its error, if any.
+pub(crate) fn dispatch(cli: MigrateCli, ctx: &mut Ctx<'_>) -> ExitCode {
+    ctx.global = cli.global;
+    let result = match cli.command {
+        Command::Init(a) => init::exec(a, ctx),
+        Command::New(a) => new::exec(a, ctx),
+        Command::Upgrade(a) => run::upgrade(a, ctx),
+        Command::Downgrade(a) => run::downgrade(a, ctx),
+        Command::Stamp(a) => run::stamp(a, ctx),
+        Command::Current(a) => current::exec(a, ctx),
+        Command::Status(a) => status::exec(a, ctx),
+        Command::History(a) => history::exec(a, ctx),
+        Command::Heads(a) => heads::exec(a, ctx),
+        Command::Branches(a) => branches::exec(a, ctx),
+        Command::Show(a) => show::exec(a, ctx),
+        Command::Merge(a) => merge::exec(a, ctx),
+        Command::Check(a) => check::exec(a, ctx),
+        Command::Edit(a) => edit::exec(a, ctx),
+        Command::Resolve(a) => resolve::exec(a, ctx),
+        Command::Completions(a) => completions::exec(a, ctx),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            report(ctx.out, &e);
+            e.exit()
+        }
+    }
+}
+
+/// Writes `e` to stderr as a diagnostic.
+pub(crate) fn report(out: &mut Output, e: &CliError) {
+    let text = error::render(e, out.err_color, out.err_is_terminal);
+    out.error_text(&text);
+}

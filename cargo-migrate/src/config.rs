@@ -1,0 +1,403 @@
+//! Turns raw flags, the package's `[package.metadata.migrate]`, the environment and `.env` into a
+//! validated [`Config`] before any command runs.
+//!
+//! Database URL precedence: `--database-url`, then `DATABASE_URL` from the environment, then
+//! `DATABASE_URL` from a `.env` file in the package (or workspace) directory, then
+//! `database_url` in the metadata, then the embedded default `sqlite:migrate.db` (a file beside
+//! the package's Cargo.toml, created on first use). Relative SQLite paths from the metadata,
+//! `.env` and the default are relative to the directory that declares them, so the tool works
+//! the same from any working directory.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use migrate_core::HeadPolicy;
+use serde::Deserialize;
+
+use crate::cli::GlobalOpts;
+use crate::error::CliError;
+
+/// The embedded default database URL, relative to the package directory.
+pub(crate) const DEFAULT_DATABASE_URL: &str = "sqlite:migrate.db";
+/// The default migrations directory, relative to the package directory.
+pub(crate) const DEFAULT_DIRECTORY: &str = "migrations";
+
+/// The package the command works on.
+#[derive(Debug, Clone)]
+pub(crate) struct Package {
+    /// The package name.
+    pub(crate) name: String,
+    /// Its `Cargo.toml`.
+    pub(crate) manifest_path: PathBuf,
+    /// The directory holding its `Cargo.toml`.
+    pub(crate) dir: PathBuf,
+    /// The workspace root.
+    pub(crate) workspace_root: PathBuf,
+    /// `[package.metadata]` as JSON.
+    pub(crate) metadata: serde_json::Value,
+}
+
+/// `[package.metadata.migrate]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MigrateMetadata {
+    /// The migrations directory, relative to the package.
+    pub(crate) directory: Option<String>,
+    /// The database URL used when none is given.
+    pub(crate) database_url: Option<String>,
+    /// The history table's name.
+    pub(crate) history_table: Option<String>,
+    /// The log table's name.
+    pub(crate) log_table: Option<String>,
+    /// The schema holding both tables (PostgreSQL).
+    pub(crate) schema: Option<String>,
+    /// How long to wait for the migration lock, e.g. `"30s"`.
+    pub(crate) lock_timeout: Option<String>,
+    /// Branch labels kept as separate heads on purpose.
+    pub(crate) branches: Option<Vec<String>>,
+}
+
+/// Where the database URL came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum UrlSource {
+    /// `--database-url`.
+    Flag,
+    /// `DATABASE_URL` in the environment.
+    Env,
+    /// `DATABASE_URL` in a `.env` file.
+    DotEnv(PathBuf),
+    /// `database_url` in `[package.metadata.migrate]`.
+    Metadata(PathBuf),
+    /// The embedded SQLite default.
+    Default,
+}
+
+impl UrlSource {
+    /// Whether the URL was given explicitly for this run (flag, environment or `.env`), as
+    /// opposed to a development default.
+    pub(crate) fn is_explicit(&self) -> bool {
+        matches!(self, Self::Flag | Self::Env | Self::DotEnv(_))
+    }
+
+    /// How to say where it came from.
+    pub(crate) fn describe(&self, cwd: &Path) -> String {
+        match self {
+            Self::Flag => "--database-url".to_owned(),
+            Self::Env => "DATABASE_URL in the environment".to_owned(),
+            Self::DotEnv(p) => format!("DATABASE_URL in {}", display_path(p, cwd)),
+            Self::Metadata(p) => format!("database_url in [package.metadata.migrate] of {}", display_path(p, cwd)),
+            Self::Default => format!("the embedded default `{DEFAULT_DATABASE_URL}`"),
+        }
+    }
+}
+
+/// A database URL and where it came from.
+#[derive(Debug, Clone)]
+pub(crate) struct DatabaseUrl {
+    /// The URL to connect with (may hold a password: never print it, use [`redact`]).
+    pub(crate) url: String,
+    /// Where it came from.
+    pub(crate) source: UrlSource,
+}
+
+impl DatabaseUrl {
+    /// The URL with its password replaced by `***`.
+    pub(crate) fn redacted(&self) -> String {
+        redact(&self.url)
+    }
+}
+
+/// Everything a command needs to know, validated.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    /// The package.
+    pub(crate) package: Package,
+    /// The working directory paths are shown relative to.
+    pub(crate) cwd: PathBuf,
+    /// The migrations directory.
+    pub(crate) migrations_dir: PathBuf,
+    /// The migrations directory as shown to people.
+    pub(crate) migrations_display: String,
+    /// The database.
+    pub(crate) database: DatabaseUrl,
+    /// `[package.metadata.migrate]`.
+    pub(crate) metadata: MigrateMetadata,
+    /// The parsed lock timeout.
+    pub(crate) lock_timeout: Option<Duration>,
+}
+
+impl Config {
+    /// Resolves the configuration from flags, metadata and the environment.
+    pub(crate) fn load(global: &GlobalOpts) -> Result<Self, CliError> {
+        let cwd = std::env::current_dir().map_err(|e| CliError::Io { path: ".".into(), message: e.to_string() })?;
+        let package = find_package(global, &cwd)?;
+        Self::for_package(global, package, cwd)
+    }
+
+    /// Resolves the configuration of an already-found package.
+    pub(crate) fn for_package(global: &GlobalOpts, package: Package, cwd: PathBuf) -> Result<Self, CliError> {
+        let metadata = read_metadata(&package)?;
+        let lock_timeout = match &metadata.lock_timeout {
+            None => None,
+            Some(text) => Some(humantime::parse_duration(text).map_err(|e| CliError::Metadata {
+                manifest: display_path(&package.manifest_path, &cwd),
+                message: format!("lock_timeout = \"{text}\" is not a duration ({e})"),
+                help: "write a duration such as \"30s\" or \"2m\"".to_owned(),
+            })?),
+        };
+        let migrations_dir = match (&global.dir, &metadata.directory) {
+            (Some(dir), _) => cwd.join(dir),
+            (None, Some(dir)) => package.dir.join(dir),
+            (None, None) => package.dir.join(DEFAULT_DIRECTORY),
+        };
+        let migrations_display = display_path(&migrations_dir, &cwd);
+        let database = database_url(global, &package, &metadata)?;
+        Ok(Self { package, cwd, migrations_dir, migrations_display, database, metadata, lock_timeout })
+    }
+
+    /// The head policy declared in the metadata (`branches = [...]`), as the macro applies it.
+    pub(crate) fn head_policy(&self) -> HeadPolicy {
+        match &self.metadata.branches {
+            Some(b) if !b.is_empty() => HeadPolicy::Branches(b.clone()),
+            _ => HeadPolicy::Single,
+        }
+    }
+
+    /// `path` as shown to people (relative to the working directory when inside it).
+    pub(crate) fn show(&self, path: &Path) -> String {
+        display_path(path, &self.cwd)
+    }
+}
+
+/// Finds the package to work on: `-p`, else the package whose manifest is `--manifest-path` or
+/// the nearest `Cargo.toml` above the working directory, else the only workspace member.
+pub(crate) fn find_package(global: &GlobalOpts, cwd: &Path) -> Result<Package, CliError> {
+    let mut cmd = cargo_metadata::MetadataCommand::new();
+    cmd.no_deps();
+    let manifest = match &global.manifest_path {
+        Some(p) => {
+            let p = cwd.join(p);
+            if !p.is_file() {
+                return Err(CliError::ManifestNotFound { path: display_path(&p, cwd) });
+            }
+            cmd.manifest_path(&p);
+            Some(p)
+        }
+        None => {
+            cmd.current_dir(cwd);
+            cwd.ancestors().map(|d| d.join("Cargo.toml")).find(|p| p.is_file())
+        }
+    };
+    if manifest.is_none() {
+        return Err(CliError::ManifestNotFound { path: display_path(&cwd.join("Cargo.toml"), cwd) });
+    }
+    let metadata = cmd.exec().map_err(|e| CliError::CargoMetadata { message: e.to_string() })?;
+    let members = metadata.workspace_packages();
+    let same_file = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    };
+    let chosen = if let Some(name) = &global.package {
+        let name = name.split(['@', ':']).next().unwrap_or(name);
+        members.iter().find(|p| p.name.as_str() == name).copied().ok_or_else(|| CliError::PackageNotFound {
+            name: name.to_owned(),
+            available: members.iter().map(|p| p.name.to_string()).collect(),
+        })?
+    } else {
+        let by_manifest = manifest
+            .as_deref()
+            .and_then(|m| members.iter().find(|p| same_file(p.manifest_path.as_std_path(), m)).copied());
+        match by_manifest {
+            Some(p) => p,
+            None if members.len() == 1 => members[0],
+            None => {
+                return Err(CliError::AmbiguousPackage {
+                    available: members.iter().map(|p| p.name.to_string()).collect(),
+                });
+            }
+        }
+    };
+    let manifest_path = chosen.manifest_path.clone().into_std_path_buf();
+    let dir = manifest_path.parent().map(Path::to_path_buf).unwrap_or_else(|| cwd.to_path_buf());
+    Ok(Package {
+        name: chosen.name.to_string(),
+        manifest_path,
+        dir,
+        workspace_root: metadata.workspace_root.clone().into_std_path_buf(),
+        metadata: chosen.metadata.clone(),
+    })
+}
+
+/// Reads and validates `[package.metadata.migrate]`.
+pub(crate) fn read_metadata(package: &Package) -> Result<MigrateMetadata, CliError> {
+    let Some(value) = package.metadata.get("migrate") else {
+        return Ok(MigrateMetadata::default());
+    };
+    serde_json::from_value(value.clone()).map_err(|e| CliError::Metadata {
+        manifest: package.manifest_path.display().to_string(),
+        message: format!("[package.metadata.migrate]: {e}"),
+        help: "the keys are directory, database_url, history_table, log_table, schema, lock_timeout and branches"
+            .to_owned(),
+    })
+}
+
+fn database_url(global: &GlobalOpts, package: &Package, metadata: &MigrateMetadata) -> Result<DatabaseUrl, CliError> {
+    if let Some(url) = &global.database_url {
+        return Ok(DatabaseUrl { url: url.clone(), source: UrlSource::Flag });
+    }
+    if let Some(url) = std::env::var_os("DATABASE_URL") {
+        let url = url.into_string().map_err(|_| CliError::Usage {
+            message: "DATABASE_URL is not valid UTF-8".to_owned(),
+            help: "set it to a URL such as postgres://user@host/db".to_owned(),
+        })?;
+        if !url.is_empty() {
+            return Ok(DatabaseUrl { url, source: UrlSource::Env });
+        }
+    }
+    let mut env_dirs = vec![package.dir.clone()];
+    if package.workspace_root != package.dir {
+        env_dirs.push(package.workspace_root.clone());
+    }
+    for dir in env_dirs {
+        let path = dir.join(".env");
+        if !path.is_file() {
+            continue;
+        }
+        let items = dotenvy::from_path_iter(&path)
+            .map_err(|e| CliError::DotEnv { path: path.display().to_string(), message: e.to_string() })?;
+        for item in items {
+            let (key, value) =
+                item.map_err(|e| CliError::DotEnv { path: path.display().to_string(), message: e.to_string() })?;
+            if key == "DATABASE_URL" && !value.is_empty() {
+                return Ok(DatabaseUrl { url: absolute_sqlite(&value, &dir), source: UrlSource::DotEnv(path) });
+            }
+        }
+    }
+    if let Some(url) = &metadata.database_url {
+        return Ok(DatabaseUrl {
+            url: absolute_sqlite(url, &package.dir),
+            source: UrlSource::Metadata(package.manifest_path.clone()),
+        });
+    }
+    Ok(DatabaseUrl { url: absolute_sqlite(DEFAULT_DATABASE_URL, &package.dir), source: UrlSource::Default })
+}
+
+/// Makes a relative SQLite path absolute against `base`; other URLs are returned unchanged.
+pub(crate) fn absolute_sqlite(url: &str, base: &Path) -> String {
+    let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+        return url.to_owned();
+    };
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    if path.is_empty() || path.starts_with(':') || Path::new(path).is_absolute() {
+        return url.to_owned();
+    }
+    let full = base.join(path);
+    match query {
+        Some(q) => format!("sqlite://{}?{q}", full.display()),
+        None => format!("sqlite://{}", full.display()),
+    }
+}
+
+/// The URL with any password replaced by `***`.
+pub(crate) fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else { return url.to_owned() };
+    let authority_start = scheme_end + 3;
+    let rest = &url[authority_start..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let Some(at) = authority.rfind('@') else { return url.to_owned() };
+    let userinfo = &authority[..at];
+    let Some(colon) = userinfo.find(':') else { return url.to_owned() };
+    format!("{}{}:***{}", &url[..authority_start], &userinfo[..colon], &url[authority_start + at..])
+}
+
+/// The password in a URL, both as written and percent-decoded, for scrubbing from messages.
+pub(crate) fn passwords(url: &str) -> Vec<String> {
+    let Some(scheme_end) = url.find("://") else { return Vec::new() };
+    let rest = &url[scheme_end + 3..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let Some(at) = authority.rfind('@') else { return Vec::new() };
+    let Some((_, password)) = authority[..at].split_once(':') else { return Vec::new() };
+    if password.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![password.to_owned()];
+    let decoded = percent_decode(password);
+    if decoded != password {
+        out.push(decoded);
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |b: u8| char::from(b).to_digit(16);
+            if let (Some(high), Some(low)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `path` relative to `cwd` when inside it, else as is.
+pub(crate) fn display_path(path: &Path, cwd: &Path) -> String {
+    let relative = |p: &Path, base: &Path| -> Option<String> {
+        let rest = p.strip_prefix(base).ok()?;
+        Some(if rest.as_os_str().is_empty() { ".".to_owned() } else { rest.display().to_string() })
+    };
+    relative(path, cwd)
+        .or_else(|| relative(&path.canonicalize().ok()?, &cwd.canonicalize().ok()?))
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_hides_only_the_password() {
+        let cases = [
+            ("postgres://bob:secret@db:5432/app", "postgres://bob:***@db:5432/app"),
+            (
+                "mysql://root:p%40ss@127.0.0.1/test?ssl-mode=disabled",
+                "mysql://root:***@127.0.0.1/test?ssl-mode=disabled",
+            ),
+            ("postgres://bob@db/app", "postgres://bob@db/app"),
+            ("postgres://bob:a@b@db/app", "postgres://bob:***@db/app"),
+            ("sqlite:migrate.db", "sqlite:migrate.db"),
+            ("not a url", "not a url"),
+        ];
+        for (url, want) in cases {
+            assert_eq!(redact(url), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn passwords_are_found_encoded_and_decoded() {
+        assert_eq!(passwords("mysql://root:p%40ss@h/db"), ["p%40ss", "p@ss"]);
+        assert!(passwords("mysql://root@h/db").is_empty());
+        assert!(passwords("mysql://root:@h/db").is_empty());
+    }
+
+    #[test]
+    fn relative_sqlite_paths_are_anchored() {
+        let base = Path::new("/pkg");
+        assert_eq!(absolute_sqlite("sqlite:migrate.db", base), "sqlite:///pkg/migrate.db");
+        assert_eq!(absolute_sqlite("sqlite://data/x.db?mode=rwc", base), "sqlite:///pkg/data/x.db?mode=rwc");
+        assert_eq!(absolute_sqlite("sqlite:///abs/x.db", base), "sqlite:///abs/x.db");
+        assert_eq!(absolute_sqlite("sqlite::memory:", base), "sqlite::memory:");
+        assert_eq!(absolute_sqlite("postgres://h/db", base), "postgres://h/db");
+    }
+}

@@ -1,0 +1,106 @@
+//! Loading the package's migrations through migrate-core's one loader, and resolving the
+//! revision arguments people type (`head`, ids, prefixes, `<label>@head`) against the graph.
+
+use migrate_core::{Applied, PlanError, ProblemKind, RevisionGraph, SourceFile, Target};
+
+use crate::config::Config;
+use crate::error::{CliError, broken_chain};
+
+/// The package's configuration and its validated revision graph.
+pub(crate) struct Project {
+    /// The configuration.
+    pub(crate) config: Config,
+    /// The revision graph.
+    pub(crate) graph: RevisionGraph,
+    /// The files read, for quoting them in messages.
+    pub(crate) files: Vec<SourceFile>,
+}
+
+impl Project {
+    /// Reads and validates the migrations directory (heads are not checked here).
+    pub(crate) fn load(config: Config) -> Result<Self, CliError> {
+        let files = read_files(&config)?;
+        let graph = migrate_core::load_files(&files)
+            .map_err(|problems| broken_chain(&config.migrations_display, problems, &files))?;
+        Ok(Self { config, graph, files })
+    }
+
+    /// Checks the heads against the declared branches (or a single head), as the macro does.
+    pub(crate) fn check_heads(&self) -> Result<(), CliError> {
+        self.graph
+            .check_heads(&self.config.head_policy())
+            .map_err(|problems| broken_chain(&self.config.migrations_display, problems, &self.files))
+    }
+
+    /// The file of revision `i` on disk.
+    pub(crate) fn file_of(&self, i: usize) -> std::path::PathBuf {
+        let shown = &self.graph.migration(i).path;
+        self.files
+            .iter()
+            .find(|f| &f.display == shown)
+            .map(|f| f.path.clone())
+            .unwrap_or_else(|| std::path::PathBuf::from(shown))
+    }
+}
+
+/// Reads every migration file, turning a missing directory into a clear configuration error.
+pub(crate) fn read_files(config: &Config) -> Result<Vec<SourceFile>, CliError> {
+    if !config.migrations_dir.is_dir() {
+        return Err(CliError::MissingDirectory { path: config.migrations_display.clone() });
+    }
+    migrate_core::read_dir(&config.migrations_dir, &config.migrations_display).map_err(|p| match p.kind {
+        ProblemKind::MissingDirectory { .. } => CliError::MissingDirectory { path: config.migrations_display.clone() },
+        _ => broken_chain(&config.migrations_display, p.into(), &[]),
+    })
+}
+
+/// Parses a target as typed, with the target error as a CLI error.
+pub(crate) fn parse_target(text: &str) -> Result<Target, CliError> {
+    text.parse::<Target>().map_err(|e| CliError::Target { message: e.to_string(), help: None })
+}
+
+/// A planner error as a CLI error.
+pub(crate) fn plan_error(e: PlanError) -> CliError {
+    let help = match &e {
+        PlanError::UnknownRevision { .. } => Some("`cargo migrate history` lists every revision".to_owned()),
+        PlanError::AmbiguousPrefix { .. } => Some("type more characters of the id".to_owned()),
+        PlanError::MultipleHeads { .. } => Some("`cargo migrate heads` lists them".to_owned()),
+        PlanError::NotApplied { .. } => Some("`cargo migrate current` shows what is applied".to_owned()),
+        PlanError::Irreversible { .. } => {
+            Some("downgrade to a later revision, or `cargo migrate stamp` past it if you undid it by hand".to_owned())
+        }
+        _ => None,
+    };
+    CliError::Target { message: e.to_string(), help }
+}
+
+/// Resolves one revision argument to an index; `Ok(None)` means `base` (before every revision).
+///
+/// Accepts ids, unique prefixes, `head`, `<label>@head`, `<label>@base` and `<rev>±N`.
+pub(crate) fn resolve_revision(graph: &RevisionGraph, text: &str) -> Result<Option<usize>, CliError> {
+    let target = parse_target(text)?;
+    match &target {
+        Target::Base => Ok(None),
+        Target::Revision(id) => graph.resolve(id).map(Some).map_err(plan_error),
+        Target::Relative(_) | Target::LabelRelative(..) => Err(CliError::Target {
+            message: format!("`{text}` is relative to the database's current revision, which is not known here"),
+            help: Some("name a revision, `head`, or `<label>@head`".to_owned()),
+        }),
+        Target::Heads => {
+            let heads = graph.heads();
+            match heads.as_slice() {
+                [one] => Ok(graph.index_of(&one.revision)),
+                _ => Err(plan_error(PlanError::MultipleHeads {
+                    target: text.to_owned(),
+                    heads: heads.iter().map(|m| m.revision.clone()).collect(),
+                })),
+            }
+        }
+        _ => {
+            // The destination of an upgrade from nothing is the last step of its plan: every
+            // other step is one of its ancestors.
+            let plan = graph.plan_upgrade(&Applied::default(), &target).map_err(plan_error)?;
+            Ok(plan.steps.last().map(|s| s.index))
+        }
+    }
+}
