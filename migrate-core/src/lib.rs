@@ -26,6 +26,8 @@ mod migration;
 mod parse;
 mod plan;
 mod problem;
+#[cfg(feature = "runtime")]
+mod runtime;
 mod source;
 pub mod sql;
 mod target;
@@ -37,6 +39,8 @@ pub use migration::{Down, Migration, is_valid_id, is_valid_label};
 pub use parse::{parse, parse_bytes};
 pub use plan::{Applied, Direction, Plan, PlanError, Step};
 pub use problem::{Location, Problem, ProblemKind, Problems};
+#[cfg(feature = "runtime")]
+pub use runtime::*;
 pub use sql::{Event, Options};
 pub use source::{SourceFile, load_dir, load_files, read_dir};
 pub use target::{Range, Target, TargetParseError};

@@ -1,0 +1,230 @@
+//! [`Db`]: a pool of one of the three backends, built from a URL or from the app's own pool.
+
+use std::fmt;
+
+use super::error::Error;
+use crate::sql::Dialect;
+
+/// A database to migrate: a sqlx pool of one backend.
+///
+/// Cloning is cheap (pools are shared handles). Built with [`Db::connect`] or from the app's
+/// pool (`Db::from(&pool)`, or just pass `&pool` to any method that takes `impl Into<Db>`).
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum Db {
+    /// SQLite.
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool),
+    /// PostgreSQL.
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+    /// MySQL or MariaDB.
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::MySqlPool),
+}
+
+impl fmt::Debug for Db {
+    // Never prints connect options: they hold the password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Db({})", self.dialect())
+    }
+}
+
+impl Db {
+    /// Connects to `url`, choosing the backend by its scheme (`sqlite:`, `postgres://` or
+    /// `postgresql://`, `mysql://` or `mariadb://`). A SQLite file is created if missing.
+    ///
+    /// Errors never contain the URL's password.
+    pub async fn connect(url: &str) -> Result<Db, Error> {
+        let shown = redact_url(url);
+        let unsupported = |hint: &str| Error::UnsupportedUrl { url: shown.clone(), hint: hint.to_owned() };
+        let dialect = Dialect::from_url(url).ok_or_else(|| unsupported(""))?;
+        let fail = |e: sqlx::Error| Error::Connect { url: shown.clone(), message: scrub(url, &e.to_string()) };
+        match dialect {
+            #[cfg(feature = "sqlite")]
+            Dialect::Sqlite => {
+                use std::str::FromStr;
+                let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(fail)?.create_if_missing(true);
+                let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(4).connect_with(options).await;
+                Ok(Db::Sqlite(pool.map_err(fail)?))
+            }
+            #[cfg(feature = "postgres")]
+            Dialect::Postgres => {
+                let url = url.replacen("postgresql://", "postgres://", 1);
+                let pool = sqlx::postgres::PgPoolOptions::new().max_connections(4).connect(&url).await;
+                Ok(Db::Postgres(pool.map_err(fail)?))
+            }
+            #[cfg(feature = "mysql")]
+            Dialect::MySql => {
+                let url = match url.strip_prefix("mariadb://") {
+                    Some(rest) => format!("mysql://{rest}"),
+                    None => url.to_owned(),
+                };
+                let pool = sqlx::mysql::MySqlPoolOptions::new().max_connections(4).connect(&url).await;
+                Ok(Db::MySql(pool.map_err(fail)?))
+            }
+            #[allow(unreachable_patterns)]
+            other => Err(unsupported(&format!(
+                "this build has no {other} support; enable migrate-core's `{}` feature",
+                match other {
+                    Dialect::Sqlite => "sqlite",
+                    Dialect::Postgres => "postgres",
+                    Dialect::MySql => "mysql",
+                }
+            ))),
+        }
+    }
+
+    /// The SQL dialect of this database.
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite(_) => Dialect::Sqlite,
+            #[cfg(feature = "postgres")]
+            Db::Postgres(_) => Dialect::Postgres,
+            #[cfg(feature = "mysql")]
+            Db::MySql(_) => Dialect::MySql,
+        }
+    }
+
+    /// Closes every connection of the pool.
+    pub async fn close(&self) {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite(p) => p.close().await,
+            #[cfg(feature = "postgres")]
+            Db::Postgres(p) => p.close().await,
+            #[cfg(feature = "mysql")]
+            Db::MySql(p) => p.close().await,
+        }
+    }
+}
+
+impl From<&Db> for Db {
+    fn from(db: &Db) -> Self {
+        db.clone()
+    }
+}
+
+macro_rules! from_pool {
+    ($feature:literal, $pool:ty, $variant:ident) => {
+        #[cfg(feature = $feature)]
+        impl From<$pool> for Db {
+            fn from(pool: $pool) -> Self {
+                Db::$variant(pool)
+            }
+        }
+        #[cfg(feature = $feature)]
+        impl From<&$pool> for Db {
+            fn from(pool: &$pool) -> Self {
+                Db::$variant(pool.clone())
+            }
+        }
+    };
+}
+
+from_pool!("sqlite", sqlx::SqlitePool, Sqlite);
+from_pool!("postgres", sqlx::PgPool, Postgres);
+from_pool!("mysql", sqlx::MySqlPool, MySql);
+
+/// `url` with its password (in the user-info part or a `password=` parameter) replaced by `***`.
+///
+/// ```
+/// use migrate_core::redact_url;
+/// assert_eq!(redact_url("postgres://ann:s3cret@db/app"), "postgres://ann:***@db/app");
+/// assert_eq!(redact_url("mysql://db/app?password=s3cret&ssl-mode=required"), "mysql://db/app?password=***&ssl-mode=required");
+/// assert_eq!(redact_url("sqlite:app.db"), "sqlite:app.db");
+/// ```
+pub fn redact_url(url: &str) -> String {
+    let mut out = url.to_owned();
+    if password(url).is_some() {
+        if let Some(scheme_end) = out.find("://") {
+            let rest_start = scheme_end + 3;
+            let authority_end = out[rest_start..].find(['/', '?', '#']).map_or(out.len(), |p| rest_start + p);
+            if let Some(at) = out[rest_start..authority_end].rfind('@') {
+                let info = &out[rest_start..rest_start + at];
+                if let Some(colon) = info.find(':') {
+                    let start = rest_start + colon + 1;
+                    out.replace_range(start..rest_start + at, "***");
+                }
+            }
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let (head, query) = out.split_at(q + 1);
+        let query: Vec<String> = query
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("pass") => {
+                    format!("{k}=***")
+                }
+                _ => kv.to_owned(),
+            })
+            .collect();
+        out = format!("{head}{}", query.join("&"));
+    }
+    out
+}
+
+/// The password of a URL, from its user-info or a `password=` parameter.
+fn password(url: &str) -> Option<String> {
+    let rest = &url[url.find("://")? + 3..];
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let from_info = authority.rfind('@').and_then(|at| authority[..at].split_once(':')).map(|(_, p)| p.to_owned());
+    from_info.filter(|p| !p.is_empty()).or_else(|| {
+        let query = url.split_once('?')?.1;
+        query.split('&').find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            (k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("pass")).then(|| v.to_owned())
+        })
+    })
+}
+
+/// Removes `url`'s password (raw and percent-decoded) and the URL itself from `message`.
+pub(crate) fn scrub(url: &str, message: &str) -> String {
+    let mut out = message.replace(url, &redact_url(url));
+    if let Some(pass) = password(url) {
+        for form in [percent_decode(&pass), pass] {
+            if form.len() >= 2 || (!form.is_empty() && out.contains(&form)) {
+                out = out.replace(&form, "***");
+            }
+        }
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_survive() {
+        let url = "postgres://ann:p%40ss@db:5432/app";
+        assert_eq!(redact_url(url), "postgres://ann:***@db:5432/app");
+        assert_eq!(
+            scrub(url, "failed for p@ss at postgres://ann:p%40ss@db:5432/app"),
+            "failed for *** at postgres://ann:***@db:5432/app"
+        );
+        assert_eq!(redact_url("postgres://ann@db/app"), "postgres://ann@db/app");
+        assert_eq!(redact_url("postgres://db/app?user=a&password=x"), "postgres://db/app?user=a&password=***");
+        assert_eq!(percent_decode("a%2"), "a%2");
+    }
+}

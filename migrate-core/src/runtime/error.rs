@@ -1,0 +1,275 @@
+//! Everything a run can refuse or fail with; every message says what happened and what to do.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::plan::{Direction, PlanError};
+use crate::problem::Problems;
+use crate::sql::Dialect;
+
+/// A revision whose file changed after it was applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedRevision {
+    /// The revision id.
+    pub revision: String,
+    /// Its file.
+    pub path: String,
+    /// The checksum recorded when it was applied.
+    pub recorded: String,
+    /// The checksum of the file in this build.
+    pub current: String,
+}
+
+/// A revision left half-done on MySQL/MariaDB (which commits DDL as it goes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirtyRevision {
+    /// The revision id.
+    pub revision: String,
+    /// The direction that did not finish.
+    pub direction: Direction,
+    /// Its file, when this build knows the revision.
+    pub path: Option<String>,
+    /// What failed (`line N: message`), when the failure was seen; `None` when the process
+    /// stopped without reporting (killed, connection lost).
+    pub failure: Option<String>,
+}
+
+impl fmt::Display for DirtyRevision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verb = match self.direction {
+            Direction::Up => "upgrade",
+            Direction::Down => "downgrade",
+        };
+        write!(f, "revision `{}`", self.revision)?;
+        if let Some(path) = &self.path {
+            write!(f, " ({path})")?;
+        }
+        write!(f, " is dirty: its {verb} started and did not finish")?;
+        match &self.failure {
+            Some(failure) => write!(f, "; it failed at {failure}"),
+            None => write!(f, "; the process running it stopped before it could report why"),
+        }
+    }
+}
+
+/// How to resolve a dirty revision (see [`Migrator::resolve_dirty`](crate::Migrator::resolve_dirty)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// The revision's SQL has been completed by hand: record it as applied.
+    MarkApplied,
+    /// The revision's partial effects have been undone by hand: forget it, so that the next
+    /// upgrade runs it again (this plus an upgrade is a retry).
+    MarkUnapplied,
+}
+
+/// The category of an [`Error`], for choosing an exit code or a reaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request cannot be planned (unknown target, multiple heads, irreversible revision…).
+    Plan,
+    /// The migrations themselves are invalid.
+    Graph,
+    /// The database cannot be reached or the URL is wrong.
+    Connection,
+    /// Another run holds the lock.
+    Lock,
+    /// Applied migrations were edited.
+    Changed,
+    /// The database has revisions this build does not know.
+    Unknown,
+    /// A revision is half-applied (MySQL).
+    Dirty,
+    /// A migration's statement failed.
+    Statement,
+    /// The database is not at its head(s).
+    Behind,
+    /// The requested mode cannot be honoured.
+    Refused,
+    /// The history or log tables could not be read or written.
+    Database,
+}
+
+/// Why a run did not happen or did not finish. Nothing is changed when a run is refused; a
+/// failed statement rolls its migration back (PostgreSQL, SQLite) or leaves it dirty (MySQL).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The target cannot be planned.
+    #[error("{0}")]
+    Plan(PlanError),
+    /// The migrations do not form a valid chain.
+    #[error("the migrations are not a valid chain:\n{0}")]
+    Graph(#[from] Problems),
+    /// The URL's scheme is not one this build supports.
+    #[error(
+        "`{url}` is not a database URL this build supports; use sqlite:path.db, postgres://user@host/db or mysql://user@host/db{}",
+        if hint.is_empty() { String::new() } else { format!(" ({hint})") }
+    )]
+    UnsupportedUrl {
+        /// The URL, password removed.
+        url: String,
+        /// What is missing (e.g. a disabled feature).
+        hint: String,
+    },
+    /// The database could not be reached.
+    #[error("cannot connect to {url}: {message}\n  help: check that the server is running and that the URL is right")]
+    Connect {
+        /// The URL, password removed.
+        url: String,
+        /// What went wrong, password removed.
+        message: String,
+    },
+    /// Another run held the lock for longer than the lock timeout.
+    #[error(
+        "another migration run holds the lock on this {dialect} database and did not release it within {}; it is held by {}\n  help: wait for that run to finish, or raise the lock timeout",
+        humantime_secs(*waited),
+        holder.as_deref().unwrap_or("a process the database cannot name")
+    )]
+    LockTimeout {
+        /// The backend.
+        dialect: Dialect,
+        /// How long this run waited.
+        waited: Duration,
+        /// Who holds it, when the backend can tell.
+        holder: Option<String>,
+    },
+    /// Applied migrations were edited since they ran.
+    #[error(
+        "{} applied migration(s) changed since they ran:\n{}\n  help: restore the files, or accept the change explicitly (Options::accept_changed, or `--accept-changed <revision>` on the command line) to record the new checksum",
+        changed.len(),
+        changed.iter().map(|c| format!("  - `{}` ({}): recorded {}, now {}", c.revision, c.path, short(&c.recorded), short(&c.current))).collect::<Vec<_>>().join("\n")
+    )]
+    Changed {
+        /// The edited revisions.
+        changed: Vec<ChangedRevision>,
+    },
+    /// The database records revisions this build does not have.
+    #[error(
+        "the database records revision(s) this build does not have: {}\n  help: run a build that includes them (the database may have been upgraded by a newer version), or remove their records with `stamp --purge` if they are truly gone",
+        revisions.join(", ")
+    )]
+    UnknownApplied {
+        /// The unknown ids.
+        revisions: Vec<String>,
+    },
+    /// A revision is half-applied (MySQL/MariaDB).
+    #[error(
+        "{revision}\n  help: MySQL commits DDL as it runs, so part of it may be applied. Inspect the database and either finish the revision by hand and mark it applied, or undo its partial effects and mark it unapplied (which makes the next upgrade run it again): Migrator::resolve_dirty(Resolution::MarkApplied | Resolution::MarkUnapplied), or `cargo migrate resolve <revision> --applied | --unapplied`"
+    )]
+    Dirty {
+        /// The dirty revision.
+        revision: DirtyRevision,
+    },
+    /// A statement of a migration failed.
+    #[error(
+        "{} of `{revision}` failed at {path}:{line}: {message}{}",
+        if matches!(direction, Direction::Up) { "upgrade" } else { "downgrade" },
+        match aftermath {
+            Aftermath::RolledBack => "\n  note: the revision was rolled back and is not recorded; revisions before it stay applied".to_owned(),
+            Aftermath::RolledBackAll => "\n  note: the whole run was rolled back; nothing changed".to_owned(),
+            Aftermath::Partial => "\n  note: this revision runs outside a transaction (`transaction: false`), so the statements before this one stay applied and are not recorded; undo them or make them idempotent before running it again".to_owned(),
+            Aftermath::Dirty => format!("\n  note: MySQL commits DDL as it runs, so the revision is now recorded as dirty and every run refuses to continue until it is resolved: finish it by hand and mark it applied, or undo it and mark it unapplied (Migrator::resolve_dirty, or `cargo migrate resolve {revision} --applied | --unapplied`)"),
+        }
+    )]
+    Statement {
+        /// The revision.
+        revision: String,
+        /// Up or down.
+        direction: Direction,
+        /// Its file.
+        path: String,
+        /// The statement's first line in the file.
+        line: u32,
+        /// The database's message.
+        message: String,
+        /// What state the failure left behind.
+        aftermath: Aftermath,
+    },
+    /// The database is not at its head(s) (from [`Migrator::check`](crate::Migrator::check)).
+    #[error(
+        "the database is behind: {} revision(s) not applied ({})\n  help: run the upgrade",
+        pending.len(),
+        pending.iter().take(10).cloned().collect::<Vec<_>>().join(", ") + if pending.len() > 10 { ", …" } else { "" }
+    )]
+    Behind {
+        /// The revisions not applied, in order.
+        pending: Vec<String>,
+    },
+    /// All-or-nothing mode cannot be honoured.
+    #[error("all-or-nothing mode is not possible here: {reason}")]
+    AllOrNothingRefused {
+        /// Why.
+        reason: String,
+    },
+    /// A downgrade would pass an irreversible revision.
+    #[error(
+        "cannot downgrade past `{revision}` ({path}): it is irreversible: {reason}\n  help: downgrade to `{revision}` or later, or stamp if the schema was changed by hand"
+    )]
+    Irreversible {
+        /// The revision.
+        revision: String,
+        /// Its file.
+        path: String,
+        /// Its stated reason.
+        reason: String,
+    },
+    /// The history or log tables could not be read or written.
+    #[error("{context}: {message}")]
+    Database {
+        /// What was being done.
+        context: String,
+        /// The database's message, password removed.
+        message: String,
+    },
+}
+
+/// What a failed statement left behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aftermath {
+    /// The revision's transaction was rolled back.
+    RolledBack,
+    /// The run's single transaction was rolled back.
+    RolledBackAll,
+    /// Statements before the failing one stay applied (`transaction: false`).
+    Partial,
+    /// The revision is recorded as dirty (MySQL).
+    Dirty,
+}
+
+fn short(checksum: &str) -> &str {
+    checksum.get(..12).unwrap_or(checksum)
+}
+
+fn humantime_secs(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms % 1000 == 0 { format!("{} s", ms / 1000) } else { format!("{:.1} s", d.as_secs_f64()) }
+}
+
+impl From<PlanError> for Error {
+    fn from(e: PlanError) -> Self {
+        match e {
+            PlanError::Irreversible { revision, path, reason } => Self::Irreversible { revision, path, reason },
+            other => Self::Plan(other),
+        }
+    }
+}
+
+impl Error {
+    /// The error's category.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::Plan(_) | Self::Irreversible { .. } => ErrorKind::Plan,
+            Self::Graph(_) => ErrorKind::Graph,
+            Self::UnsupportedUrl { .. } | Self::Connect { .. } => ErrorKind::Connection,
+            Self::LockTimeout { .. } => ErrorKind::Lock,
+            Self::Changed { .. } => ErrorKind::Changed,
+            Self::UnknownApplied { .. } => ErrorKind::Unknown,
+            Self::Dirty { .. } => ErrorKind::Dirty,
+            Self::Statement { .. } => ErrorKind::Statement,
+            Self::Behind { .. } => ErrorKind::Behind,
+            Self::AllOrNothingRefused { .. } => ErrorKind::Refused,
+            Self::Database { .. } => ErrorKind::Database,
+        }
+    }
+}

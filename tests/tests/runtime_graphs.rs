@@ -1,0 +1,166 @@
+//! The runtime against real SQLite, PostgreSQL and MariaDB: upgrade, downgrade and stamp over
+//! linear, branched and merged graphs, with the schema inspected afterwards.
+
+use migrate_core::sql::Dialect;
+use migrate_core::{ErrorKind, Event, Migrator, Options, Target};
+use migrate_tests::{TestDb, graph, migration};
+use std::sync::{Arc, Mutex};
+
+fn target(s: &str) -> Target {
+    s.parse().unwrap()
+}
+
+fn linear() -> migrate_core::RevisionGraph {
+    graph(vec![
+        migration("a1", "", "CREATE TABLE users (id INT PRIMARY KEY);", "DROP TABLE users;"),
+        migration(
+            "b2",
+            "a1",
+            "ALTER TABLE users ADD COLUMN email VARCHAR(100);",
+            "ALTER TABLE users DROP COLUMN email;",
+        ),
+        migration("c3", "b2", "CREATE TABLE posts (id INT PRIMARY KEY, author INT);", "DROP TABLE posts;"),
+    ])
+}
+
+async fn linear_on(dialect: Dialect) {
+    let t = TestDb::new(dialect);
+    let db = t.db().await;
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let m = Migrator::new(linear())
+        .with_options(Options::default().on_event(move |e| seen.lock().unwrap().push(e.clone())));
+
+    let report = m.upgrade(&db, &Target::Head).await.unwrap();
+    assert_eq!(report.steps.iter().map(|s| s.revision.as_str()).collect::<Vec<_>>(), ["a1", "b2", "c3"]);
+    assert_eq!(t.tables().await, ["migrate_history", "migrate_log", "posts", "users"]);
+    assert_eq!(t.columns("users").await, ["id", "email"]);
+    assert_eq!(events.lock().unwrap().len(), 6);
+    assert!(
+        matches!(&events.lock().unwrap()[0], Event::Started { revision, index: 0, total: 3, .. } if revision == "a1")
+    );
+    m.check(&db).await.unwrap();
+
+    // A second run is a no-op.
+    assert!(m.upgrade(&db, &Target::Head).await.unwrap().steps.is_empty());
+
+    let history = m.history(&db).await.unwrap();
+    assert_eq!(history.len(), 3);
+    assert_eq!(history[1].parents, ["a1"]);
+    assert_eq!(history[1].checksum, m.graph().get("b2").unwrap().checksum.to_hex());
+    assert!(
+        history[0].applied_at.ends_with('Z') && history[0].applied_at.starts_with("20"),
+        "{}",
+        history[0].applied_at
+    );
+    assert!(history.iter().all(|h| h.duration.is_some() && h.dirty.is_none()));
+
+    m.downgrade(&db, &target("-1")).await.unwrap();
+    assert_eq!(t.tables().await, ["migrate_history", "migrate_log", "users"]);
+    let err = m.check(&db).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Behind, "{err}");
+    assert!(err.to_string().contains("c3"), "{err}");
+
+    m.downgrade(&db, &target("a1")).await.unwrap();
+    assert_eq!(t.columns("users").await, ["id"]);
+    m.downgrade(&db, &Target::Base).await.unwrap();
+    assert_eq!(t.tables().await, ["migrate_history", "migrate_log"]);
+    assert!(t.recorded().await.is_empty());
+
+    // Stamp records without running SQL.
+    m.stamp(&db, &Target::Head, false).await.unwrap();
+    assert_eq!(t.recorded().await, ["a1", "b2", "c3"]);
+    assert_eq!(t.tables().await, ["migrate_history", "migrate_log"]);
+    m.stamp(&db, &target("a1"), false).await.unwrap();
+    assert_eq!(t.recorded().await, ["a1"]);
+    m.stamp(&db, &Target::Base, false).await.unwrap();
+    assert!(t.recorded().await.is_empty());
+
+    let log: Vec<String> =
+        m.log(&db).await.unwrap().into_iter().map(|l| format!("{} {}", l.action, l.revision)).collect();
+    assert_eq!(
+        log,
+        [
+            "upgrade a1",
+            "upgrade b2",
+            "upgrade c3",
+            "downgrade c3",
+            "downgrade b2",
+            "downgrade a1",
+            "stamp a1",
+            "stamp b2",
+            "stamp c3",
+            "unstamp c3",
+            "unstamp b2",
+            "unstamp a1"
+        ]
+    );
+    db.close().await;
+}
+
+#[tokio::test]
+async fn linear_sqlite() {
+    linear_on(Dialect::Sqlite).await;
+}
+#[tokio::test]
+async fn linear_postgres() {
+    linear_on(Dialect::Postgres).await;
+}
+#[tokio::test]
+async fn linear_mysql() {
+    linear_on(Dialect::MySql).await;
+}
+
+/// root → (left, right) → merge.
+fn diamond() -> migrate_core::RevisionGraph {
+    graph(vec![
+        migration("root", "", "CREATE TABLE base_t (id INT);", "DROP TABLE base_t;"),
+        migration("left", "root", "CREATE TABLE left_t (id INT);", "DROP TABLE left_t;"),
+        migration("right", "root", "CREATE TABLE right_t (id INT);", "DROP TABLE right_t;"),
+        migration("merge", "left, right", "CREATE TABLE merged_t (id INT);", "DROP TABLE merged_t;"),
+    ])
+}
+
+async fn branches_on(dialect: Dialect) {
+    let t = TestDb::new(dialect);
+    let db = t.db().await;
+    let m = Migrator::new(diamond());
+    m.upgrade(&db, &target("left")).await.unwrap();
+    assert_eq!(t.tables().await, ["base_t", "left_t", "migrate_history", "migrate_log"]);
+    assert_eq!(m.current(&db).await.unwrap(), ["left"]);
+
+    m.upgrade(&db, &Target::Head).await.unwrap();
+    assert_eq!(t.tables().await, ["base_t", "left_t", "merged_t", "migrate_history", "migrate_log", "right_t"]);
+    assert_eq!(m.current(&db).await.unwrap(), ["merge"]);
+
+    // Downgrading to `left` removes only what descends from it.
+    let report = m.downgrade(&db, &target("left")).await.unwrap();
+    assert_eq!(report.steps.iter().map(|s| s.revision.as_str()).collect::<Vec<_>>(), ["merge"]);
+    assert_eq!(t.tables().await, ["base_t", "left_t", "migrate_history", "migrate_log", "right_t"]);
+    let mut current = m.current(&db).await.unwrap();
+    current.sort();
+    assert_eq!(current, ["left", "right"]);
+
+    m.downgrade(&db, &target("root")).await.unwrap();
+    assert_eq!(t.tables().await, ["base_t", "migrate_history", "migrate_log"]);
+
+    // Stamp to the merge records every ancestor.
+    m.stamp(&db, &target("merge"), false).await.unwrap();
+    assert_eq!(t.recorded().await, ["left", "merge", "right", "root"]);
+    let status = m.status(&db).await.unwrap();
+    assert!(status.pending.is_empty() && status.dirty.is_none() && status.changed.is_empty());
+    db.close().await;
+}
+
+#[tokio::test]
+async fn branches_sqlite() {
+    branches_on(Dialect::Sqlite).await;
+}
+#[tokio::test]
+async fn branches_postgres() {
+    branches_on(Dialect::Postgres).await;
+}
+#[tokio::test]
+async fn branches_mysql() {
+    branches_on(Dialect::MySql).await;
+}
