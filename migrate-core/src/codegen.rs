@@ -13,7 +13,7 @@ use quote::{quote, quote_spanned};
 
 use crate::graph::{HeadPolicy, RevisionGraph};
 use crate::migration::{Down, Migration};
-use crate::problem::{ProblemKind, Problems};
+use crate::problem::{Problem, ProblemKind, Problems};
 use crate::source::{SourceFile, load_files, read_dir};
 
 /// The directory `migrate!()` embeds when no path is given, relative to the package.
@@ -37,17 +37,19 @@ impl MigrationsDir {
 }
 
 /// Where problems are reported in the calling code.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Spans {
     /// The whole macro call: problems in migration files point here.
     pub call_site: Span,
     /// The path literal (or the call when there is none): a missing directory points here.
     pub path: Span,
+    /// Each declared branch label's literal, in the order declared (missing ones: the call).
+    pub branches: Vec<Span>,
 }
 
 impl Default for Spans {
     fn default() -> Self {
-        Self { call_site: Span::call_site(), path: Span::call_site() }
+        Self { call_site: Span::call_site(), path: Span::call_site(), branches: Vec::new() }
     }
 }
 
@@ -151,10 +153,10 @@ pub fn load(dir: &MigrationsDir, branches: &[String]) -> Result<(Vec<SourceFile>
 }
 
 /// The whole expansion of `migrate!()`: [`load`], then [`embed`] or [`report`].
-pub fn expand(dir: &MigrationsDir, branches: &[String], spans: Spans) -> TokenStream {
+pub fn expand(dir: &MigrationsDir, branches: &[String], spans: &Spans) -> TokenStream {
     match load(dir, branches) {
         Ok((files, graph)) => embed(&files, &graph, branches),
-        Err(problems) => report(&problems, spans),
+        Err(problems) => report(&problems, branches, spans),
     }
 }
 
@@ -216,15 +218,22 @@ fn migration(m: &Migration) -> TokenStream {
 /// One `compile_error!` per problem, then the well-typed fallback
 /// `::migrate_core::Migrations::EMPTY` so that no follow-on errors appear.
 ///
-/// Each message is the problem's rendering: `path:line:column: what is wrong`, then the help.
-/// A missing directory points at the path literal, every other problem at the macro call.
-pub fn report(problems: &Problems, spans: Spans) -> TokenStream {
-    let errors = problems.iter().map(|p| {
-        let span = match p.kind {
-            ProblemKind::MissingDirectory { .. } => spans.path,
-            _ => spans.call_site,
+/// Each message is the problem's rendering, `path:line:column: what is wrong` then the help, in
+/// file order. A missing directory points at the path literal, and a declared branch label that
+/// no revision carries at that label (its message names no file: the mistake is in the call).
+/// Every other problem points at the macro call.
+pub fn report(problems: &Problems, branches: &[String], spans: &Spans) -> TokenStream {
+    let mut problems: Vec<&Problem> = problems.iter().collect();
+    problems.sort_by(|a, b| a.location.cmp(&b.location));
+    let errors = problems.into_iter().map(|p| {
+        let (span, message) = match &p.kind {
+            ProblemKind::MissingDirectory { .. } => (spans.path, p.to_string()),
+            ProblemKind::UndeclaredLabel { label } => {
+                let at = branches.iter().position(|b| b == label).and_then(|i| spans.branches.get(i));
+                (at.copied().unwrap_or(spans.call_site), format!("{}\n  help: {}", p.kind, p.help()))
+            }
+            _ => (spans.call_site, p.to_string()),
         };
-        let message = p.to_string();
         quote_spanned!(span=> ::core::compile_error!(#message);)
     });
     quote! {
@@ -305,7 +314,7 @@ mod tests {
              -- migrate:up\nCREATE INDEX CONCURRENTLY i ON t (x);\n-- migrate:down irreversible: data is gone\n",
         );
         let dir = MigrationsDir::new(tmp.path(), "m");
-        let tokens = expand(&dir, &[], Spans::default()).to_string();
+        let tokens = expand(&dir, &[], &Spans::default()).to_string();
         assert!(!tokens.contains("compile_error"), "{tokens}");
         assert_eq!(tokens.matches("include_str").count(), 2);
         assert!(tokens.contains(&format!("{:?}", tmp.path().join("b_next.sql").to_str().unwrap())));
@@ -340,10 +349,19 @@ mod tests {
         write(tmp.path(), "a.sql", &format!("-- revision: aaaa\n-- down_revision:\n{body}"));
         write(tmp.path(), "b.sql", &format!("-- revision: aaaa\n-- down_revision:\n{body}"));
         write(tmp.path(), "c.sql", &format!("-- revision: cccc\n-- down_revision: zzzz\n{body}"));
-        let tokens = expand(&MigrationsDir::new(tmp.path(), "m"), &[], Spans::default()).to_string();
-        assert_eq!(tokens.matches("compile_error").count(), 2, "{tokens}");
-        assert!(tokens.contains("m/b.sql:1:1: duplicate revision id `aaaa`"), "{tokens}");
-        assert!(tokens.contains("m/c.sql:2:1: revision `cccc` has down_revision `zzzz`"), "{tokens}");
+        write(
+            tmp.path(),
+            "d.sql",
+            &format!("-- revision: dddd\n-- down_revision: aaaa\n-- transaction: maybe\n{body}"),
+        );
+        let tokens = expand(&MigrationsDir::new(tmp.path(), "m"), &[], &Spans::default()).to_string();
+        assert_eq!(tokens.matches("compile_error").count(), 3, "{tokens}");
+        // In file order, whichever stage found them.
+        let at = |needle: &str| tokens.find(needle).unwrap_or_else(|| panic!("no {needle} in {tokens}"));
+        let dup = at("m/b.sql:1:1: duplicate revision id `aaaa`");
+        let dangling = at("m/c.sql:2:1: revision `cccc` has down_revision `zzzz`");
+        let header = at("m/d.sql:3:17: `transaction: maybe` must be `true` or `false`");
+        assert!(dup < dangling && dangling < header, "{tokens}");
         assert!(tokens.contains("help:"));
         assert!(tokens.trim_end().ends_with(":: migrate_core :: Migrations :: EMPTY }"), "{tokens}");
         assert!(!tokens.contains("include_str"));
@@ -357,18 +375,25 @@ mod tests {
         write(tmp.path(), "b.sql", &format!("-- revision: bbbb\n-- down_revision: aaaa\n-- branch_labels: x\n{body}"));
         write(tmp.path(), "c.sql", &format!("-- revision: cccc\n-- down_revision: aaaa\n-- branch_labels: y\n{body}"));
         let dir = MigrationsDir::new(tmp.path(), "m");
-        let single = expand(&dir, &[], Spans::default()).to_string();
+        let single = expand(&dir, &[], &Spans::default()).to_string();
         assert!(single.contains("2 heads, but a single head is required"), "{single}");
-        let declared = expand(&dir, &["x".into(), "y".into()], Spans::default()).to_string();
+        let declared = expand(&dir, &["x".into(), "y".into()], &Spans::default()).to_string();
         assert!(!declared.contains("compile_error"), "{declared}");
         assert!(declared.contains("branches : & [\"x\" , \"y\"]"), "{declared}");
+        // The mistake is in the call, so the message names no file.
+        let unknown = expand(&dir, &["x".into(), "zz".into()], &Spans::default()).to_string();
+        assert!(
+            unknown.contains("compile_error ! (\"declared branch `zz` is not the label of any revision"),
+            "{unknown}"
+        );
+        assert!(unknown.contains("m/c.sql:1:1: head `cccc` is on none of the declared branches (x, zz)"), "{unknown}");
     }
 
     #[test]
     fn a_missing_directory_is_one_problem_at_the_path() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = MigrationsDir::new(tmp.path().join("nope"), "nope");
-        let tokens = expand(&dir, &[], Spans::default()).to_string();
+        let tokens = expand(&dir, &[], &Spans::default()).to_string();
         assert_eq!(tokens.matches("compile_error").count(), 1);
         assert!(tokens.contains("nope:1:1: migrations directory not found"), "{tokens}");
     }
@@ -376,7 +401,7 @@ mod tests {
     #[test]
     fn an_empty_directory_embeds_nothing() {
         let tmp = tempfile::tempdir().unwrap();
-        let tokens = expand(&MigrationsDir::new(tmp.path(), "m"), &[], Spans::default()).to_string();
+        let tokens = expand(&MigrationsDir::new(tmp.path(), "m"), &[], &Spans::default()).to_string();
         assert!(tokens.contains("migrations : & []"), "{tokens}");
     }
 }

@@ -18,7 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = MigrationsDir::new(tmp.path(), "migrations");
 
     // Check once that the expansion embeds every file, so the timings are of real work.
-    let out = codegen::expand(&dir, &[], Spans::default()).to_string();
+    let out = codegen::expand(&dir, &[], &Spans::default()).to_string();
     if out.contains("compile_error") || out.matches("include_str").count() != FILES {
         return Err(format!("the generated chain did not expand cleanly: {}", &out[..out.len().min(500)]).into());
     }
@@ -34,11 +34,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Ok(())
     })?;
     let expand = median(|| {
-        black_box(codegen::expand(&dir, &[], Spans::default()));
+        black_box(codegen::expand(&dir, &[], &Spans::default()));
         Ok(())
     })?;
     let render = median(|| {
-        black_box(codegen::expand(&dir, &[], Spans::default()).to_string());
+        black_box(codegen::expand(&dir, &[], &Spans::default()).to_string());
         Ok(())
     })?;
 

@@ -1,6 +1,7 @@
 //! The macro's input: an optional path literal and an optional `branches = [...]` list.
 
 use migrate_core::is_valid_label;
+use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Ident, LitStr, Token, bracketed};
@@ -12,6 +13,8 @@ pub(crate) struct Args {
     pub(crate) path: Option<LitStr>,
     /// The branch labels declared as intentional heads (empty: a single head).
     pub(crate) branches: Vec<String>,
+    /// Where each of `branches` is written.
+    pub(crate) branch_spans: Vec<Span>,
 }
 
 const ACCEPTED: &str = "`migrate!` accepts a directory as a string literal and `branches = [\"label\", ...]`, e.g. \
@@ -52,7 +55,10 @@ impl Parse for Args {
                 branches_seen = true;
                 for label in parse_labels(input)? {
                     match check_label(&label, &args.branches) {
-                        Ok(()) => args.branches.push(label.value()),
+                        Ok(()) => {
+                            args.branches.push(label.value());
+                            args.branch_spans.push(label.span());
+                        }
                         Err(e) => report(e),
                     }
                 }

@@ -27,7 +27,10 @@ pub(crate) fn expand(
     let written = args.path.as_ref().map(|lit| lit.value());
     let file = args.path.as_ref().and_then(|lit| source_file(lit.span()));
     match codegen::resolve_dir(written.as_deref(), manifest_dir, file.as_deref()) {
-        Ok(dir) => codegen::expand(&dir, &args.branches, Spans { call_site: Span::call_site(), path: path_span }),
+        Ok(dir) => {
+            let spans = Spans { call_site: Span::call_site(), path: path_span, branches: args.branch_spans };
+            codegen::expand(&dir, &args.branches, &spans)
+        }
         Err(message) => fallback(&syn::Error::new(path_span, message)),
     }
 }
@@ -72,7 +75,8 @@ mod tests {
         write(&dir, "aaaa", "");
         let out = expand(quote!("db", branches = ["main"]), Some(package.path()), no_file).to_string();
         // `main` is not the label of any revision: the declared policy reached the validator.
-        assert!(out.contains("db/aaaa.sql:1:1: declared branch `main` is not the label of any revision"), "{out}");
+        assert!(out.contains("\"declared branch `main` is not the label of any revision"), "{out}");
+        assert!(out.contains("db/aaaa.sql:1:1: head `aaaa` is on none of the declared branches (main)"), "{out}");
         assert!(out.contains("Migrations :: EMPTY"), "{out}");
     }
 
