@@ -147,9 +147,10 @@ pub(crate) struct RunOpts {
 /// `upgrade`.
 #[derive(Debug, Args)]
 pub(crate) struct UpgradeArgs {
-    /// Where to go: `head`, `heads`, a revision or prefix, `+N`, `<label>@head`; with --sql, `from:to`.
-    #[arg(default_value = "head", allow_negative_numbers = true)]
-    pub(crate) target: String,
+    /// Where to go: `head` (the default; `heads` when branches are declared), a revision or
+    /// prefix, `+N`, `<label>@head`; with --sql, `from:to`.
+    #[arg(allow_negative_numbers = true)]
+    pub(crate) target: Option<String>,
     /// Shared options.
     #[command(flatten)]
     pub(crate) run: RunOpts,
@@ -317,10 +318,10 @@ mod tests {
     fn arguments_parse_as_intended() {
         type Check = fn(&MigrateCli) -> bool;
         let cases: &[(&str, Check)] = &[
-            ("migrate upgrade", |c| matches!(&c.command, Command::Upgrade(a) if a.target == "head" && !a.run.sql)),
+            ("migrate upgrade", |c| matches!(&c.command, Command::Upgrade(a) if a.target.is_none() && !a.run.sql)),
             (
                 "migrate upgrade +2 --sql",
-                |c| matches!(&c.command, Command::Upgrade(a) if a.target == "+2" && a.run.sql),
+                |c| matches!(&c.command, Command::Upgrade(a) if a.target.as_deref() == Some("+2") && a.run.sql),
             ),
             ("migrate downgrade -1", |c| matches!(&c.command, Command::Downgrade(a) if a.target == "-1")),
             ("migrate downgrade base --sql", |c| matches!(&c.command, Command::Downgrade(a) if a.run.sql)),

@@ -354,7 +354,8 @@ pub(crate) fn render(diagnostic: &dyn Diagnostic, color: bool, terminal: bool) -
     let theme = if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
     let mut handler = miette::GraphicalReportHandler::new_themed(theme).with_links(false);
     if !terminal {
-        handler = handler.with_width(100);
+        // Logs and captured output keep each message on one line, so it can be searched.
+        handler = handler.with_wrap_lines(false);
     }
     let mut out = String::new();
     if handler.render_report(&mut out, diagnostic).is_err() {

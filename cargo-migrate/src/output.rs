@@ -52,8 +52,6 @@ pub(crate) enum Paint {
     Warn,
     /// Something that went wrong.
     Bad,
-    /// Less important text.
-    Dim,
     /// Headings.
     Bold,
 }
@@ -66,7 +64,6 @@ impl Paint {
             Self::Good => Style::new().fg_color(Some(AnsiColor::Green.into())),
             Self::Warn => Style::new().fg_color(Some(AnsiColor::Yellow.into())).bold(),
             Self::Bad => Style::new().fg_color(Some(AnsiColor::Red.into())).bold(),
-            Self::Dim => Style::new().dimmed(),
             Self::Bold => Style::new().bold(),
         }
     }
@@ -155,6 +152,13 @@ impl Output {
         let text = self.scrub(&text.to_string());
         // A closed pipe (`| head`) is not an error worth reporting.
         let _ = writeln!(self.out, "{text}");
+    }
+
+    /// A result line on stdout, hidden by `-q` (summaries of what a command did).
+    pub(crate) fn info(&mut self, text: impl Display) {
+        if !self.quiet {
+            self.line(text);
+        }
     }
 
     /// A JSON document on stdout.

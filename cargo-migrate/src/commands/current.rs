@@ -1,12 +1,58 @@
-//! `current`.
+//! `cargo migrate current`: the revisions the database is at; `--check-heads` fails (exit 5)
+//! unless that is the head (or every declared head).
 
 use std::process::ExitCode;
 
-use crate::commands::Ctx;
-use crate::error::CliError;
+use serde_json::json;
+
+use crate::cli::CurrentArgs;
+use crate::commands::{Ctx, db, text};
+use crate::error::{CliError, code};
+use crate::output::Paint;
 
 /// Runs `current`.
-pub(crate) fn exec<A>(_args: A, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
+pub(crate) fn exec(args: CurrentArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
     let project = ctx.project()?;
-    super::db::applied(ctx, &project).map(|_| ExitCode::SUCCESS)
+    let session = db::connect(ctx, &project, db::options(&project.config))?;
+    let status = session.block_on(session.migrator.status(&session.db));
+    session.close();
+    let status = status.map_err(|e| db::error(e, &project))?;
+    let graph = &project.graph;
+    let at_head = status.pending.is_empty() && status.dirty.is_none();
+    if args.json.json {
+        let current: Vec<_> = status
+            .current
+            .iter()
+            .map(|c| match graph.index_of(c) {
+                Some(i) => text::revision_json(graph, i, None),
+                None => json!({ "revision": c, "unknown": true }),
+            })
+            .collect();
+        ctx.out.json(&json!({ "current": current, "at_head": at_head, "missing": status.missing }));
+    } else {
+        if status.current.is_empty() {
+            ctx.out.status("no revision is applied (the database is at base)");
+        }
+        for c in &status.current {
+            let line = match graph.index_of(c) {
+                Some(i) if ctx.out.verbose > 0 => text::verbose_block(ctx.out, graph, i, None),
+                Some(i) => text::short_line(ctx.out, graph, i, None),
+                None => format!("{} (no file for this revision)", ctx.out.paint(Paint::Rev, c)),
+            };
+            ctx.out.line(line);
+        }
+        for m in &status.missing {
+            if !status.current.contains(m) {
+                ctx.out.line(format!("{} (no file for this revision)", ctx.out.paint(Paint::Rev, m)));
+            }
+        }
+    }
+    if args.check_heads && !at_head {
+        ctx.out.status(format!(
+            "the database is not at the head: {} revision(s) pending; run `cargo migrate upgrade`",
+            status.pending.len()
+        ));
+        return Ok(ExitCode::from(code::BEHIND));
+    }
+    Ok(ExitCode::SUCCESS)
 }

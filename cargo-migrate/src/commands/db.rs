@@ -1,12 +1,195 @@
-//! The database side of the commands, on migrate-core's runtime.
+//! The database side of the commands, on migrate-core's runtime: connecting with the configured
+//! URL and options, running async calls on a small tokio runtime, mapping runtime errors to exit
+//! codes, and showing progress while revisions run.
 
-use migrate_core::Applied;
+use std::future::Future;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use migrate_core::{Applied, Db, Direction, Error, ErrorKind, Event, Migrator, Options};
 
 use crate::commands::Ctx;
+use crate::config::Config;
 use crate::error::{CliError, code};
-use crate::project::Project;
+use crate::project::{Project, plan_error};
+
+/// A connected database and a migrator for the package's graph.
+pub(crate) struct Session {
+    /// The tokio runtime the calls run on.
+    runtime: tokio::runtime::Runtime,
+    /// The database.
+    pub(crate) db: Db,
+    /// The migrator.
+    pub(crate) migrator: Migrator,
+}
+
+impl Session {
+    /// Runs an async runtime call to completion.
+    pub(crate) fn block_on<F: Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
+    }
+
+    /// Closes the connections.
+    pub(crate) fn close(self) {
+        self.runtime.block_on(self.db.close());
+    }
+}
+
+/// The run options from the configuration (table names, schema, lock timeout).
+pub(crate) fn options(config: &Config) -> Options {
+    let mut o = Options::default();
+    if let Some(t) = &config.metadata.history_table {
+        o.history_table = t.clone();
+    }
+    if let Some(t) = &config.metadata.log_table {
+        o.log_table = t.clone();
+    }
+    if let Some(s) = &config.metadata.schema {
+        o.schema = Some(s.clone());
+    }
+    if let Some(t) = config.lock_timeout {
+        o.lock_timeout = t;
+    }
+    o
+}
+
+/// Connects to the configured database.
+pub(crate) fn connect(ctx: &mut Ctx<'_>, project: &Project, options: Options) -> Result<Session, CliError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Io { path: "tokio runtime".to_owned(), message: e.to_string() })?;
+    let url = &project.config.database.url;
+    ctx.out.verbose(format!("connecting to {}", project.config.database.redacted()));
+    let db = runtime.block_on(Db::connect(url)).map_err(|e| error(e, project))?;
+    let migrator =
+        Migrator::new(project.graph.clone()).with_options(options).with_head_policy(project.config.head_policy());
+    Ok(Session { runtime, db, migrator })
+}
 
 /// The revisions recorded as applied.
-pub(crate) fn applied(_ctx: &mut Ctx<'_>, _project: &Project) -> Result<Applied, CliError> {
-    Err(CliError::Database { message: "the runtime is not wired yet".into(), help: None, exit: code::FAILURE })
+pub(crate) fn applied(ctx: &mut Ctx<'_>, project: &Project) -> Result<Applied, CliError> {
+    let session = connect(ctx, project, options(&project.config))?;
+    let status = session.block_on(session.migrator.status(&session.db)).map_err(|e| error(e, project));
+    session.close();
+    let status = status?;
+    Ok(Applied::new(status.applied.into_iter().chain(status.missing)))
+}
+
+/// A runtime error as a CLI error, with its exit code; the runtime's `help:` becomes the
+/// diagnostic's help.
+pub(crate) fn error(e: Error, project: &Project) -> CliError {
+    let exit = match e.kind() {
+        ErrorKind::Plan => code::TARGET,
+        ErrorKind::Graph => code::BROKEN_CHAIN,
+        ErrorKind::Connection => code::UNREACHABLE,
+        ErrorKind::Lock => code::LOCKED,
+        ErrorKind::Changed => code::CHECKSUM_CHANGED,
+        ErrorKind::Unknown => code::MISSING,
+        ErrorKind::Dirty => code::DIRTY,
+        ErrorKind::Behind => code::BEHIND,
+        ErrorKind::Refused => code::USAGE,
+        _ => code::FAILURE,
+    };
+    if let Error::Plan(p) = e {
+        return plan_error(p);
+    }
+    let text = e.to_string();
+    let (message, help) = match text.split_once("\n  help: ") {
+        Some((m, h)) => (
+            m.to_owned(),
+            Some(h.replace("`--accept-changed <revision>` on the command line", "`--accept-changed <revision>`")),
+        ),
+        None => (text, None),
+    };
+    let help = match (e.kind(), help) {
+        (ErrorKind::Connection, h) => Some(format!(
+            "{}; the URL came from {}",
+            h.unwrap_or_else(|| "check the URL".to_owned()),
+            project.config.database.source.describe(&project.config.cwd)
+        )),
+        (_, h) => h,
+    };
+    CliError::Database { message, help, exit }
+}
+
+/// Shows progress while revisions run: a bar on a terminal, one line per step otherwise.
+pub(crate) struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    quiet: bool,
+}
+
+impl Progress {
+    /// Progress for a run, drawn on stderr.
+    pub(crate) fn new(ctx: &Ctx<'_>) -> Self {
+        let bar = (ctx.out.err_is_terminal && !ctx.out.quiet).then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            let style = indicatif::ProgressStyle::with_template("{spinner} [{pos}/{len}] {elapsed} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            bar.set_style(style);
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Self { bar, quiet: ctx.out.quiet }
+    }
+
+    /// Adds the progress hook to `options`.
+    pub(crate) fn hook(&self, options: Options) -> Options {
+        let bar = self.bar.clone();
+        let quiet = self.quiet;
+        let err = Arc::new(Mutex::new(std::io::stderr()));
+        options.on_event(move |event| match (&bar, event) {
+            (Some(bar), Event::Started { revision, direction, index, total }) => {
+                bar.set_length(*total as u64);
+                bar.set_position(*index as u64);
+                bar.set_message(format!("{} {revision}", verb(*direction)));
+            }
+            (Some(bar), Event::Finished { .. }) => bar.inc(1),
+            (None, Event::Started { revision, direction, index, total }) if !quiet => {
+                if let Ok(mut e) = err.lock() {
+                    let _ = writeln!(e, "[{}/{total}] {} {revision}", index + 1, verb(*direction));
+                }
+            }
+            (None, _) => {}
+        })
+    }
+
+    /// Removes the bar.
+    pub(crate) fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn verb(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Up => "upgrading",
+        Direction::Down => "downgrading",
+    }
+}
+
+/// A duration as people read it: `850 µs`, `12 ms`, `1.25 s`.
+pub(crate) fn human(d: Duration) -> String {
+    let micros = d.as_micros();
+    if micros < 1_000 {
+        format!("{micros} µs")
+    } else if micros < 1_000_000 {
+        format!("{} ms", micros / 1_000)
+    } else {
+        format!("{:.2} s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_well() {
+        assert_eq!(human(Duration::from_micros(850)), "850 µs");
+        assert_eq!(human(Duration::from_millis(12)), "12 ms");
+        assert_eq!(human(Duration::from_millis(1250)), "1.25 s");
+    }
 }

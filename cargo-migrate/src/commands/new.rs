@@ -14,6 +14,20 @@ use crate::revision_file::{NewRevision, check_label, check_rev_id, fresh_id, now
 pub(crate) fn exec(args: NewArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
     let project = ctx.project()?;
     let graph = &project.graph;
+    let id = match &args.rev_id {
+        Some(id) => {
+            check_rev_id(id, Some(graph))?;
+            id.clone()
+        }
+        None => fresh_id(Some(graph)),
+    };
+    let branch_labels = match &args.branch_label {
+        Some(l) => {
+            check_label(l, Some(graph))?;
+            vec![l.clone()]
+        }
+        None => Vec::new(),
+    };
     let parents = match &args.head {
         Some(head) => match resolve_revision(graph, head)? {
             Some(i) => vec![graph.migration(i).revision.clone()],
@@ -53,20 +67,6 @@ pub(crate) fn exec(args: NewArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliErro
             }
         }
     }
-    let id = match &args.rev_id {
-        Some(id) => {
-            check_rev_id(id, Some(graph))?;
-            id.clone()
-        }
-        None => fresh_id(Some(graph)),
-    };
-    let branch_labels = match &args.branch_label {
-        Some(l) => {
-            check_label(l, Some(graph))?;
-            vec![l.clone()]
-        }
-        None => Vec::new(),
-    };
     let rev = NewRevision {
         id,
         parents,

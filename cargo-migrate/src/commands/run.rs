@@ -1,23 +1,243 @@
-//! `upgrade`, `downgrade`, `stamp`.
+//! `upgrade`, `downgrade` and `stamp`: online through migrate-core's migrator (locked, one
+//! transaction per revision, with progress and a summary), or offline with `--sql`, printing the
+//! exact script the runtime would execute for the URL's dialect without connecting.
 
 use std::process::ExitCode;
+use std::time::Duration;
+
+use migrate_core::sql::{Dialect, script, stamp_script};
+use migrate_core::{Applied, Direction, Plan, Report, Target};
 
 use crate::cli::{DowngradeArgs, StampArgs, UpgradeArgs};
-use crate::commands::Ctx;
+use crate::commands::db::{self, Progress, human};
+use crate::commands::{Ctx, text};
 use crate::error::CliError;
+use crate::output::Paint;
+use crate::project::{Project, parse_target, plan_error, resolve_revision};
+
+/// What kind of run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Upgrade,
+    Downgrade,
+    Stamp { purge: bool },
+}
 
 /// Runs `upgrade`.
-pub(crate) fn upgrade(_args: UpgradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
+pub(crate) fn upgrade(args: UpgradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
     let project = ctx.project()?;
-    super::db::applied(ctx, &project).map(|_| ExitCode::SUCCESS)
+    let target = args.target.clone().unwrap_or_else(|| match project.config.head_policy() {
+        migrate_core::HeadPolicy::Single => "head".to_owned(),
+        migrate_core::HeadPolicy::Branches(_) => "heads".to_owned(),
+    });
+    let accept = accepted(&project, &args.accept_changed)?;
+    if args.run.sql {
+        return offline(ctx, &project, Kind::Upgrade, &target, args.all_or_nothing, accept);
+    }
+    online(ctx, &project, Kind::Upgrade, &target, args.all_or_nothing, accept)
 }
+
 /// Runs `downgrade`.
-pub(crate) fn downgrade(_args: DowngradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
+pub(crate) fn downgrade(args: DowngradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
     let project = ctx.project()?;
-    super::db::applied(ctx, &project).map(|_| ExitCode::SUCCESS)
+    let accept = accepted(&project, &args.accept_changed)?;
+    if args.run.sql {
+        return offline(ctx, &project, Kind::Downgrade, &args.target, args.all_or_nothing, accept);
+    }
+    online(ctx, &project, Kind::Downgrade, &args.target, args.all_or_nothing, accept)
 }
+
 /// Runs `stamp`.
-pub(crate) fn stamp(_args: StampArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
+pub(crate) fn stamp(args: StampArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
     let project = ctx.project()?;
-    super::db::applied(ctx, &project).map(|_| ExitCode::SUCCESS)
+    let kind = Kind::Stamp { purge: args.purge };
+    if args.run.sql {
+        return offline(ctx, &project, kind, &args.target, false, Vec::new());
+    }
+    online(ctx, &project, kind, &args.target, false, Vec::new())
+}
+
+/// Full ids of the revisions given to `--accept-changed`.
+fn accepted(project: &Project, given: &[String]) -> Result<Vec<String>, CliError> {
+    let mut out = Vec::new();
+    for g in given {
+        match resolve_revision(&project.graph, g)? {
+            Some(i) => out.push(project.graph.migration(i).revision.clone()),
+            None => {
+                return Err(CliError::Usage {
+                    message: "`--accept-changed base` names no revision".to_owned(),
+                    help: "name the edited revision".to_owned(),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn online(
+    ctx: &mut Ctx<'_>,
+    project: &Project,
+    kind: Kind,
+    target_text: &str,
+    all_or_nothing: bool,
+    accept: Vec<String>,
+) -> Result<ExitCode, CliError> {
+    if target_text.contains(':') {
+        return Err(CliError::Usage {
+            message: format!("`{target_text}` is a range, which only offline mode takes"),
+            help: "add `--sql` to print the script for that range, or give a single target".to_owned(),
+        });
+    }
+    let target = parse_target(target_text)?;
+    let progress = Progress::new(ctx);
+    let mut options = db::options(&project.config);
+    options.all_or_nothing = all_or_nothing;
+    options.accept_changed = accept.clone();
+    let options = progress.hook(options);
+    let session = db::connect(ctx, project, options)?;
+    let result = session.block_on(async {
+        match kind {
+            Kind::Upgrade => session.migrator.upgrade(&session.db, &target).await,
+            Kind::Downgrade => session.migrator.downgrade(&session.db, &target).await,
+            Kind::Stamp { purge } => session.migrator.stamp(&session.db, &target, purge).await,
+        }
+    });
+    progress.finish();
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            session.close();
+            return Err(db::error(e, project));
+        }
+    };
+    let current = session.block_on(session.migrator.current(&session.db)).unwrap_or_default();
+    session.close();
+    for a in &accept {
+        ctx.out.status(format!("accepted the edited file of {a} (its new checksum is recorded)"));
+    }
+    summary(ctx, project, kind, &report, &current);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What ran, how long each step took, and where the database is now.
+fn summary(ctx: &mut Ctx<'_>, project: &Project, kind: Kind, report: &Report, current: &[String]) {
+    let graph = &project.graph;
+    let at = if current.is_empty() {
+        "base (nothing applied)".to_owned()
+    } else {
+        current
+            .iter()
+            .map(|c| match graph.index_of(c) {
+                Some(i) => {
+                    let tags = text::tags(graph, i, None);
+                    let tags: String = tags.iter().filter(|t| *t == "head").map(|t| format!(" ({t})")).collect();
+                    format!("{}{tags}", ctx.out.paint(Paint::Rev, c))
+                }
+                None => ctx.out.paint(Paint::Rev, c),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if report.steps.is_empty() {
+        ctx.out.info(format!("Nothing to do: the database is at {at}."));
+        return;
+    }
+    let total: Duration = report.steps.iter().map(|s| s.duration).sum();
+    let n = report.steps.len();
+    let what = match kind {
+        Kind::Upgrade => "Upgraded",
+        Kind::Downgrade => "Downgraded",
+        Kind::Stamp { .. } => "Stamped",
+    };
+    ctx.out.info(format!("{what} {n} revision{} in {}:", if n == 1 { "" } else { "s" }, human(total)));
+    let width = report.steps.iter().map(|s| s.revision.len()).max().unwrap_or(0);
+    for step in &report.steps {
+        let arrow = match step.direction {
+            Direction::Up => ctx.out.paint(Paint::Good, "↑"),
+            Direction::Down => ctx.out.paint(Paint::Warn, "↓"),
+        };
+        let message = graph.get(&step.revision).map(|m| m.message.as_str()).unwrap_or("");
+        let pad = " ".repeat(width.saturating_sub(step.revision.len()));
+        let duration =
+            if matches!(kind, Kind::Stamp { .. }) { String::new() } else { format!("  {}", human(step.duration)) };
+        ctx.out.info(format!("  {arrow} {}{pad}{duration}  {message}", ctx.out.paint(Paint::Rev, &step.revision)));
+    }
+    ctx.out.info(format!("Now at {at}."));
+}
+
+fn offline(
+    ctx: &mut Ctx<'_>,
+    project: &Project,
+    kind: Kind,
+    target_text: &str,
+    all_or_nothing: bool,
+    accept: Vec<String>,
+) -> Result<ExitCode, CliError> {
+    let url = &project.config.database.url;
+    let dialect = Dialect::from_url(url).ok_or_else(|| CliError::Usage {
+        message: format!("`{}` does not name a database this tool knows", project.config.database.redacted()),
+        help: "offline SQL is written for the URL's dialect: use sqlite:, postgres:// or mysql:// (nothing connects)"
+            .to_owned(),
+    })?;
+    if !accept.is_empty() {
+        return Err(CliError::Usage {
+            message: "--accept-changed needs the database's recorded checksums, so it does not work with --sql"
+                .to_owned(),
+            help: "run it online, or restore the edited file".to_owned(),
+        });
+    }
+    let graph = &project.graph;
+    let (from, to) = match target_text.split_once(':') {
+        Some((a, b)) => (Some(a.trim()), b.trim()),
+        None => (None, target_text),
+    };
+    let to = if to.is_empty() && kind == Kind::Upgrade { "head" } else { to };
+    if to.is_empty() {
+        return Err(CliError::Usage {
+            message: format!("`{target_text}` has no end"),
+            help: "write `from:to`, e.g. `head:-1` or `ae10:base`".to_owned(),
+        });
+    }
+    // The state the script starts from: nothing, or `from` and everything it needs.
+    let applied = match from {
+        None | Some("") => {
+            if kind == Kind::Downgrade {
+                return Err(CliError::Usage {
+                    message: "an offline downgrade needs to know where the database is".to_owned(),
+                    help: format!(
+                        "give a range `<from>:<to>`, e.g. `cargo migrate downgrade --sql head:{target_text}`"
+                    ),
+                });
+            }
+            Applied::default()
+        }
+        Some(from) => {
+            let ends: Vec<usize> = match parse_target(from)? {
+                Target::Heads => graph.heads().iter().filter_map(|m| graph.index_of(&m.revision)).collect(),
+                _ => resolve_revision(graph, from)?.into_iter().collect(),
+            };
+            let mut ids = Vec::new();
+            for e in ends {
+                ids.push(graph.migration(e).revision.clone());
+                ids.extend(graph.ancestors(e).into_iter().map(|a| graph.migration(a).revision.clone()));
+            }
+            Applied::new(ids)
+        }
+    };
+    let target = parse_target(to)?;
+    let plan: Plan = match kind {
+        Kind::Upgrade => graph.plan_upgrade(&applied, &target),
+        Kind::Downgrade => graph.plan_downgrade(&applied, &target),
+        Kind::Stamp { .. } => graph.plan_stamp(&applied, &target),
+    }
+    .map_err(plan_error)?;
+    let mut options = db::options(&project.config);
+    options.all_or_nothing = all_or_nothing;
+    ctx.out.verbose(format!("offline {} script: {} step(s)", dialect.name(), plan.steps.len()));
+    let text = match kind {
+        Kind::Stamp { purge } => stamp_script(graph, &plan, dialect, &options, purge),
+        _ => script(graph, &plan, dialect, &options),
+    };
+    ctx.out.line(text.trim_end());
+    Ok(ExitCode::SUCCESS)
 }
