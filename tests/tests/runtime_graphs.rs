@@ -1,5 +1,6 @@
 //! The runtime against real SQLite, PostgreSQL and MariaDB: upgrade, downgrade and stamp over
 //! linear, branched and merged graphs, with the schema inspected afterwards.
+#![allow(clippy::unwrap_used)]
 
 use migrate_core::sql::Dialect;
 use migrate_core::{ErrorKind, Event, Migrator, Options, Target};

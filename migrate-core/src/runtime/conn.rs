@@ -188,14 +188,21 @@ impl Conn {
     /// Runs `sql` (several statements allowed) and returns every row, each column as text.
     pub async fn rows(&mut self, sql: &str) -> Result<TextRows, Failure> {
         on!(self, c => {
-            let rows = sqlx::raw_sql(sql).fetch_all(&mut *c).await.map_err(|e| Failure::from_sqlx(&e, 0))?;
-            let mut out = Vec::with_capacity(rows.len());
-            for row in rows {
-                let mut cols = Vec::with_capacity(row.len());
-                for i in 0..row.len() {
-                    cols.push(row.try_get_unchecked::<Option<String>, _>(i).map_err(|e| Failure::from_sqlx(&e, 0))?);
+            // A stream rather than `fetch_all`: its future is `Send` for every executor.
+            let mut stream = sqlx::raw_sql(sql).fetch_many(&mut *c);
+            let mut out = Vec::new();
+            let mut done = 0;
+            while let Some(item) = stream.next().await {
+                match item.map_err(|e| Failure::from_sqlx(&e, done))? {
+                    sqlx::Either::Left(_) => done += 1,
+                    sqlx::Either::Right(row) => {
+                        let mut cols = Vec::with_capacity(row.len());
+                        for i in 0..row.len() {
+                            cols.push(row.try_get_unchecked::<Option<String>, _>(i).map_err(|e| Failure::from_sqlx(&e, done))?);
+                        }
+                        out.push(cols);
+                    }
                 }
-                out.push(cols);
             }
             Ok(out)
         })
@@ -359,4 +366,35 @@ fn error_position(e: &sqlx::Error) -> Option<usize> {
     }
     let _ = e;
     None
+}
+
+#[cfg(test)]
+mod send_tests {
+    use super::*;
+    fn assert_send<T: Send>(_: T) {}
+    #[allow(dead_code)]
+    fn futures_are_send(c: &mut Conn) {
+        assert_send(c.rows("x"));
+    }
+    #[allow(dead_code)]
+    fn batch_is_send(c: &mut Conn) {
+        assert_send(c.batch(&["x"]));
+    }
+    #[allow(dead_code)]
+    fn migrator_futures_are_send(m: &crate::Migrator, db: &Db, t: &crate::Target, e: &crate::Migrations) {
+        assert_send(m.upgrade(db, t));
+        assert_send(m.downgrade(db, t));
+        assert_send(m.stamp(db, t, false));
+        assert_send(m.status(db));
+        assert_send(m.check(db));
+        assert_send(m.history(db));
+        assert_send(m.log(db));
+        assert_send(m.resolve_dirty(db, crate::Resolution::MarkApplied));
+        assert_send(e.upgrade(db));
+        assert_send(Db::connect("sqlite::memory:"));
+    }
+    #[allow(dead_code)]
+    fn lock_is_send(c: &mut Conn, t: &Tables) {
+        assert_send(c.lock(t, Duration::ZERO));
+    }
 }

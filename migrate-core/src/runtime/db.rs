@@ -1,9 +1,13 @@
 //! [`Db`]: a pool of one of the three backends, built from a URL or from the app's own pool.
 
 use std::fmt;
+use std::time::Duration;
 
 use super::error::Error;
 use crate::sql::Dialect;
+
+/// How long [`Db::connect`] waits for a connection (and retries a server that refuses them).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A database to migrate: a sqlx pool of one backend.
 ///
@@ -34,7 +38,8 @@ impl Db {
     /// Connects to `url`, choosing the backend by its scheme (`sqlite:`, `postgres://` or
     /// `postgresql://`, `mysql://` or `mariadb://`). A SQLite file is created if missing.
     ///
-    /// Errors never contain the URL's password.
+    /// A server that refuses connections (e.g. one still starting) is retried for up to
+    /// [`CONNECT_TIMEOUT`]. Errors never contain the URL's password.
     pub async fn connect(url: &str) -> Result<Db, Error> {
         let shown = redact_url(url);
         let unsupported = |hint: &str| Error::UnsupportedUrl { url: shown.clone(), hint: hint.to_owned() };
@@ -45,13 +50,21 @@ impl Db {
             Dialect::Sqlite => {
                 use std::str::FromStr;
                 let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(fail)?.create_if_missing(true);
-                let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(4).connect_with(options).await;
+                let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(CONNECT_TIMEOUT)
+                    .connect_with(options)
+                    .await;
                 Ok(Db::Sqlite(pool.map_err(fail)?))
             }
             #[cfg(feature = "postgres")]
             Dialect::Postgres => {
                 let url = url.replacen("postgresql://", "postgres://", 1);
-                let pool = sqlx::postgres::PgPoolOptions::new().max_connections(4).connect(&url).await;
+                let pool = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(CONNECT_TIMEOUT)
+                    .connect(&url)
+                    .await;
                 Ok(Db::Postgres(pool.map_err(fail)?))
             }
             #[cfg(feature = "mysql")]
@@ -60,7 +73,11 @@ impl Db {
                     Some(rest) => format!("mysql://{rest}"),
                     None => url.to_owned(),
                 };
-                let pool = sqlx::mysql::MySqlPoolOptions::new().max_connections(4).connect(&url).await;
+                let pool = sqlx::mysql::MySqlPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(CONNECT_TIMEOUT)
+                    .connect(&url)
+                    .await;
                 Ok(Db::MySql(pool.map_err(fail)?))
             }
             #[allow(unreachable_patterns)]

@@ -9,6 +9,6 @@ mod embedded;
 mod error;
 mod migrator;
 
-pub use db::{Db, redact_url};
+pub use db::{CONNECT_TIMEOUT, Db, redact_url};
 pub use error::{Aftermath, ChangedRevision, DirtyRevision, Error, ErrorKind, Resolution};
 pub use migrator::{AppliedRevision, LogEntry, Migrator, Report, Status, StepReport};

@@ -1,0 +1,345 @@
+//! The runtime's refusals and failures against the real servers: a migration failing halfway,
+//! edited and unknown applied revisions, irreversible downgrades, all-or-nothing runs, file and
+//! line in errors, and passwords kept out of every message.
+#![allow(clippy::unwrap_used)]
+
+use migrate_core::sql::Dialect;
+use migrate_core::{Aftermath, Db, Error, ErrorKind, Migrator, Options, Resolution, Target};
+use migrate_tests::{TestDb, graph, migration, migration_with};
+
+fn ok_first() -> migrate_core::Migration {
+    migration("m1", "", "CREATE TABLE first_t (id INT);", "DROP TABLE first_t;")
+}
+
+/// `m2`'s second statement (file line 7) refers to a table that does not exist.
+fn broken_second() -> migrate_core::Migration {
+    migration(
+        "m2",
+        "m1",
+        "CREATE TABLE second_t (id INT);\nINSERT INTO no_such_table VALUES (1);",
+        "DROP TABLE second_t;",
+    )
+}
+
+fn fixed_second() -> migrate_core::Migration {
+    migration("m2", "m1", "CREATE TABLE second_t (id INT);\nINSERT INTO first_t VALUES (1);", "DROP TABLE second_t;")
+}
+
+fn third() -> migrate_core::Migration {
+    migration("m3", "m2", "CREATE TABLE third_t (id INT);", "DROP TABLE third_t;")
+}
+
+async fn failing_halfway_on(dialect: Dialect) {
+    let t = TestDb::new(dialect);
+    let db = t.db().await;
+    let broken = Migrator::new(graph(vec![ok_first(), broken_second(), third()]));
+    let err = broken.upgrade(&db, &Target::Head).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Statement, "{err}");
+    let text = err.to_string();
+    assert!(text.contains("migrations/m2.sql:7"), "{text}");
+    assert!(text.contains("no_such_table"), "{text}");
+    let Error::Statement { revision, line, aftermath, .. } = &err else { panic!("{err:?}") };
+    assert_eq!((revision.as_str(), *line), ("m2", 7));
+
+    // Everything before it stays applied.
+    assert!(t.tables().await.contains(&"first_t".to_owned()));
+    assert!(!t.tables().await.contains(&"third_t".to_owned()));
+    let fixed = Migrator::new(graph(vec![ok_first(), fixed_second(), third()]));
+    if dialect == Dialect::MySql {
+        // DDL committed: the revision is dirty, and every run says so and what to do.
+        assert_eq!(*aftermath, Aftermath::Dirty);
+        assert!(t.tables().await.contains(&"second_t".to_owned()));
+        assert!(text.contains("resolve"), "{text}");
+        let again = fixed.upgrade(&db, &Target::Head).await.unwrap_err();
+        assert_eq!(again.kind(), ErrorKind::Dirty, "{again}");
+        let again = again.to_string();
+        assert!(
+            again.contains("`m2`") && again.contains("migrations/m2.sql:7") && again.contains("MarkUnapplied"),
+            "{again}"
+        );
+        let status = fixed.status(&db).await.unwrap();
+        assert_eq!(status.dirty.as_ref().map(|d| d.revision.as_str()), Some("m2"));
+        assert_eq!(fixed.check(&db).await.unwrap_err().kind(), ErrorKind::Dirty);
+        // The operator undoes the partial effects and marks it unapplied; the next run retries.
+        t.query("DROP TABLE second_t").await;
+        assert_eq!(fixed.resolve_dirty(&db, Resolution::MarkUnapplied).await.unwrap().as_deref(), Some("m2"));
+        assert_eq!(fixed.resolve_dirty(&db, Resolution::MarkUnapplied).await.unwrap(), None);
+    } else {
+        // Rolled back: no table, no record.
+        assert_eq!(*aftermath, Aftermath::RolledBack);
+        assert!(!t.tables().await.contains(&"second_t".to_owned()));
+    }
+    assert_eq!(t.recorded().await, ["m1"]);
+    let report = fixed.upgrade(&db, &Target::Head).await.unwrap();
+    assert_eq!(report.steps.len(), 2);
+    assert_eq!(t.recorded().await, ["m1", "m2", "m3"]);
+    fixed.check(&db).await.unwrap();
+    if dialect == Dialect::MySql {
+        let log: Vec<String> = fixed.log(&db).await.unwrap().into_iter().map(|l| l.action).collect();
+        assert!(log.contains(&"mark_unapplied".to_owned()), "{log:?}");
+    }
+    db.close().await;
+}
+
+#[tokio::test]
+async fn failing_halfway_sqlite() {
+    failing_halfway_on(Dialect::Sqlite).await;
+}
+#[tokio::test]
+async fn failing_halfway_postgres() {
+    failing_halfway_on(Dialect::Postgres).await;
+}
+#[tokio::test]
+async fn failing_halfway_mysql() {
+    failing_halfway_on(Dialect::MySql).await;
+}
+
+#[tokio::test]
+async fn mysql_mark_applied_after_finishing_by_hand() {
+    let t = TestDb::new(Dialect::MySql);
+    let db = t.db().await;
+    let broken = Migrator::new(graph(vec![ok_first(), broken_second()]));
+    broken.upgrade(&db, &Target::Head).await.unwrap_err();
+    assert_eq!(broken.resolve_dirty(&db, Resolution::MarkApplied).await.unwrap().as_deref(), Some("m2"));
+    assert_eq!(t.recorded().await, ["m1", "m2"]);
+    let history = broken.history(&db).await.unwrap();
+    assert!(history.iter().all(|h| h.dirty.is_none() && h.failure.is_none()), "{history:?}");
+    broken.check(&db).await.unwrap();
+    db.close().await;
+}
+
+async fn edited_applied_on(dialect: Dialect) {
+    let t = TestDb::new(dialect);
+    let db = t.db().await;
+    let original = Migrator::new(graph(vec![ok_first(), fixed_second()]));
+    original.upgrade(&db, &Target::Head).await.unwrap();
+    let before = original.history(&db).await.unwrap();
+
+    let edited_first = migration("m1", "", "CREATE TABLE first_t (id INT, extra INT);", "DROP TABLE first_t;");
+    let edited = Migrator::new(graph(vec![edited_first.clone(), fixed_second(), third()]));
+    let err = edited.upgrade(&db, &Target::Head).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Changed, "{err}");
+    let text = err.to_string();
+    assert!(text.contains("`m1` (migrations/m1.sql)") && text.contains("--accept-changed"), "{text}");
+    // Refused before anything changed.
+    assert!(!t.tables().await.contains(&"third_t".to_owned()));
+    assert_eq!(edited.history(&db).await.unwrap(), before);
+    assert_eq!(edited.check(&db).await.unwrap_err().kind(), ErrorKind::Changed);
+    assert_eq!(edited.status(&db).await.unwrap().changed.len(), 1);
+
+    // Accepting the change re-records the checksum and goes on.
+    let accepting = Migrator::new(graph(vec![edited_first, fixed_second(), third()]))
+        .with_options(Options::default().accept_changed("m1"));
+    accepting.upgrade(&db, &Target::Head).await.unwrap();
+    assert!(t.tables().await.contains(&"third_t".to_owned()));
+    edited.check(&db).await.unwrap();
+    let log: Vec<String> =
+        edited.log(&db).await.unwrap().into_iter().map(|l| format!("{} {}", l.action, l.revision)).collect();
+    assert!(log.contains(&"accept_changed m1".to_owned()), "{log:?}");
+    db.close().await;
+}
+
+#[tokio::test]
+async fn edited_applied_sqlite() {
+    edited_applied_on(Dialect::Sqlite).await;
+}
+#[tokio::test]
+async fn edited_applied_postgres() {
+    edited_applied_on(Dialect::Postgres).await;
+}
+#[tokio::test]
+async fn edited_applied_mysql() {
+    edited_applied_on(Dialect::MySql).await;
+}
+
+async fn unknown_and_irreversible_on(dialect: Dialect) {
+    let t = TestDb::new(dialect);
+    let db = t.db().await;
+    let gone = migration_with("m2", "m1", "", "DROP TABLE first_t;", "");
+    let irreversible = {
+        let text = migrate_tests::migration_text("m2", "m1", "", "DROP TABLE first_t;", "")
+            .replace("-- migrate:down\n", "-- migrate:down irreversible: the data is gone\n");
+        migrate_core::parse("migrations/m2.sql", &text).unwrap()
+    };
+    let _ = gone;
+    let full = Migrator::new(graph(vec![ok_first(), irreversible, third()]));
+    full.upgrade(&db, &Target::Head).await.unwrap();
+
+    let err = full.downgrade(&db, &Target::Base).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Plan);
+    assert!(err.to_string().contains("irreversible: the data is gone"), "{err}");
+    assert_eq!(t.recorded().await, ["m1", "m2", "m3"], "nothing touched");
+    assert!(t.tables().await.contains(&"third_t".to_owned()));
+    full.downgrade(&db, &"m2".parse().unwrap()).await.unwrap();
+
+    // An older build that lacks m2 refuses to run.
+    let older = Migrator::new(graph(vec![ok_first()]));
+    let err = older.upgrade(&db, &Target::Head).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unknown, "{err}");
+    assert!(err.to_string().contains("m2"), "{err}");
+    assert_eq!(older.check(&db).await.unwrap_err().kind(), ErrorKind::Unknown);
+    assert_eq!(older.status(&db).await.unwrap().missing, ["m2"]);
+    // … until the records are purged.
+    older.stamp(&db, &Target::Head, true).await.unwrap();
+    assert_eq!(t.recorded().await, ["m1"]);
+    older.check(&db).await.unwrap();
+    db.close().await;
+}
+
+#[tokio::test]
+async fn unknown_and_irreversible_sqlite() {
+    unknown_and_irreversible_on(Dialect::Sqlite).await;
+}
+#[tokio::test]
+async fn unknown_and_irreversible_postgres() {
+    unknown_and_irreversible_on(Dialect::Postgres).await;
+}
+#[tokio::test]
+async fn unknown_and_irreversible_mysql() {
+    unknown_and_irreversible_on(Dialect::MySql).await;
+}
+
+async fn all_or_nothing_on(dialect: Dialect) {
+    let t = TestDb::new(dialect);
+    let db = t.db().await;
+    let options = Options::default().all_or_nothing(true);
+    let broken = Migrator::new(graph(vec![ok_first(), broken_second()])).with_options(options.clone());
+    let err = broken.upgrade(&db, &Target::Head).await.unwrap_err();
+    if dialect == Dialect::MySql {
+        assert_eq!(err.kind(), ErrorKind::Refused, "{err}");
+        assert!(err.to_string().contains("implicitly"), "{err}");
+        assert!(!t.tables().await.contains(&"first_t".to_owned()));
+        return;
+    }
+    assert_eq!(err.kind(), ErrorKind::Statement, "{err}");
+    assert!(matches!(err, Error::Statement { aftermath: Aftermath::RolledBackAll, line: 7, .. }), "{err:?}");
+    assert!(!t.tables().await.contains(&"first_t".to_owned()), "the whole run rolled back");
+    assert!(t.recorded().await.is_empty());
+
+    let fine = Migrator::new(graph(vec![ok_first(), fixed_second(), third()])).with_options(options.clone());
+    assert_eq!(fine.upgrade(&db, &Target::Head).await.unwrap().steps.len(), 3);
+    assert_eq!(t.recorded().await, ["m1", "m2", "m3"]);
+    assert_eq!(fine.downgrade(&db, &Target::Base).await.unwrap().steps.len(), 3);
+    assert!(t.recorded().await.is_empty());
+
+    let outside =
+        migration_with("m4", "m3", "-- transaction: false", "CREATE TABLE fourth_t (id INT);", "DROP TABLE fourth_t;");
+    let mixed = Migrator::new(graph(vec![ok_first(), fixed_second(), third(), outside])).with_options(options);
+    let err = mixed.upgrade(&db, &Target::Head).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Refused, "{err}");
+    assert!(err.to_string().contains("`m4`"), "{err}");
+    assert!(t.recorded().await.is_empty());
+    db.close().await;
+}
+
+#[tokio::test]
+async fn all_or_nothing_sqlite() {
+    all_or_nothing_on(Dialect::Sqlite).await;
+}
+#[tokio::test]
+async fn all_or_nothing_postgres() {
+    all_or_nothing_on(Dialect::Postgres).await;
+}
+#[tokio::test]
+async fn all_or_nothing_mysql() {
+    all_or_nothing_on(Dialect::MySql).await;
+}
+
+#[tokio::test]
+async fn passwords_never_appear_in_errors() {
+    for url in [
+        "postgres://postgres:Hunter2Secret@127.0.0.1:1/app",
+        "mysql://root:Hunter2Secret@127.0.0.1:3306/test",
+        "postgresql://someone:Hunter2Secret@127.0.0.1:5432/postgres",
+        "mysql://root@127.0.0.1:1/test?password=Hunter2Secret",
+        "oracle://root:Hunter2Secret@127.0.0.1/x",
+    ]
+    .map(|url| tokio::spawn(async move { Db::connect(url).await.unwrap_err() }))
+    {
+        let err = url.await.unwrap();
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("Hunter2Secret"), "{shown}");
+        assert!(shown.contains("***") || shown.contains("oracle"), "{shown}");
+        assert_eq!(err.kind(), ErrorKind::Connection);
+    }
+    let t = TestDb::new(Dialect::Postgres);
+    let db = t.db().await;
+    assert!(!format!("{db:?}").contains("postgres@"), "{db:?}");
+}
+
+#[tokio::test]
+async fn postgres_runs_non_transactional_migrations_outside_a_transaction() {
+    let t = TestDb::new(Dialect::Postgres);
+    let db = t.db().await;
+    let concurrently = migration_with(
+        "m2",
+        "m1",
+        "-- transaction: false",
+        "CREATE INDEX CONCURRENTLY first_idx ON first_t (id);\nCREATE INDEX CONCURRENTLY first_idx2 ON first_t (id);",
+        "DROP INDEX CONCURRENTLY first_idx2;\nDROP INDEX CONCURRENTLY first_idx;",
+    );
+    let broken = migration_with(
+        "m3",
+        "m2",
+        "-- transaction: false",
+        "CREATE INDEX CONCURRENTLY third_idx ON first_t (id);\nCREATE INDEX CONCURRENTLY bad ON missing_t (id);",
+        "DROP INDEX third_idx;",
+    );
+    let m = Migrator::new(graph(vec![ok_first(), concurrently, broken]));
+    let err = m.upgrade(&db, &Target::Head).await.unwrap_err();
+    assert!(matches!(err, Error::Statement { aftermath: Aftermath::Partial, line: 7, .. }), "{err:?}");
+    assert!(err.to_string().contains("transaction: false"), "{err}");
+    assert_eq!(t.recorded().await, ["m1", "m2"]);
+    let indexes = t.query("SELECT indexname FROM pg_indexes WHERE tablename = 'first_t' ORDER BY 1").await;
+    assert_eq!(indexes.len(), 3, "{indexes:?}");
+    let history = m.history(&db).await.unwrap();
+    assert!(history[1].duration.is_some());
+    m.downgrade(&db, &Target::Base).await.unwrap();
+    assert!(t.recorded().await.is_empty());
+}
+
+#[tokio::test]
+async fn sqlite_lock_is_reported_when_another_writer_holds_it() {
+    use sqlx::Connection;
+    let t = TestDb::new(Dialect::Sqlite);
+    let mut holder = sqlx::SqliteConnection::connect(&format!("{}?mode=rwc", t.url)).await.unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE; CREATE TABLE x (id INT)").execute(&mut holder).await.unwrap();
+    let db = t.db().await;
+    let m = Migrator::new(graph(vec![ok_first()]))
+        .with_options(Options::default().lock_timeout(std::time::Duration::from_millis(300)));
+    let err = m.upgrade(&db, &Target::Head).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Lock, "{err}");
+    sqlx::raw_sql("COMMIT").execute(&mut holder).await.unwrap();
+    m.upgrade(&db, &Target::Head).await.unwrap();
+    assert_eq!(t.recorded().await, ["m1"]);
+}
+
+async fn lock_timeout_names_the_holder_on(dialect: Dialect) {
+    let t = TestDb::new(dialect);
+    let db = t.db().await;
+    let slow_sql = if dialect == Dialect::Postgres { "SELECT pg_sleep(3);" } else { "DO SLEEP(3);" };
+    let slow = Migrator::new(graph(vec![migration("m1", "", slow_sql, "SELECT 1;")]));
+    let other = Migrator::new(graph(vec![migration("m1", "", slow_sql, "SELECT 1;")]))
+        .with_options(Options::default().lock_timeout(std::time::Duration::from_secs(1)));
+    let db2 = db.clone();
+    let running = tokio::spawn(async move { slow.upgrade(&db2, &Target::Head).await });
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let err = other.upgrade(&db, &Target::Head).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Lock, "{err}");
+    let text = err.to_string();
+    let who = if dialect == Dialect::Postgres { "PostgreSQL backend pid" } else { "MySQL connection" };
+    assert!(text.contains(who), "{text}");
+    assert!(text.contains("SLEEP(3)") || text.contains("pg_sleep(3)"), "{text}");
+    running.await.unwrap().unwrap();
+    // Released: the next run takes it at once and has nothing to do.
+    assert!(other.downgrade(&db, &Target::Base).await.is_ok());
+}
+
+#[tokio::test]
+async fn lock_timeout_names_the_holder_postgres() {
+    lock_timeout_names_the_holder_on(Dialect::Postgres).await;
+}
+#[tokio::test]
+async fn lock_timeout_names_the_holder_mysql() {
+    lock_timeout_names_the_holder_on(Dialect::MySql).await;
+}
