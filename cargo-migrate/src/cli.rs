@@ -99,7 +99,7 @@ pub(crate) enum Command {
     Show(ShowArgs),
     /// Create a merge revision joining several heads (default: all of them).
     Merge(MergeArgs),
-    /// Check the chain (and the database, when a URL is given): the CI gate.
+    /// Check the chain, and the database when a URL is given by --database-url, DATABASE_URL or .env: the CI gate.
     Check(CheckArgs),
     /// Open a revision file in $EDITOR (or $VISUAL).
     Edit(EditArgs),
