@@ -127,6 +127,22 @@ impl TestDb {
         }
     }
 
+    /// Runs SQL, returning the error text instead of panicking.
+    pub async fn try_query(&self, sql: &str) -> Result<(), String> {
+        use sqlx::Connection;
+        macro_rules! run {
+            ($conn:ty) => {{
+                let mut c = <$conn>::connect(&self.url).await.map_err(|e| e.to_string())?;
+                sqlx::raw_sql(sql).execute(&mut c).await.map(drop).map_err(|e| e.to_string())
+            }};
+        }
+        match self.dialect {
+            Dialect::Sqlite => run!(sqlx::SqliteConnection),
+            Dialect::Postgres => run!(sqlx::PgConnection),
+            Dialect::MySql => run!(sqlx::MySqlConnection),
+        }
+    }
+
     /// One value of a query.
     pub async fn scalar(&self, sql: &str) -> Option<String> {
         self.query(sql).await.into_iter().next().and_then(|r| r.into_iter().next()).flatten()

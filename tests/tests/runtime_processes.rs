@@ -1,0 +1,266 @@
+//! Several processes at once against the real servers: eight upgrading the same database (each
+//! migration runs exactly once), the lock free again after a failing run, and processes killed
+//! with SIGKILL at many moments of a long upgrade (consistent afterwards, no lock left behind).
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use migrate_core::sql::Dialect;
+use migrate_core::{Migrator, Resolution, Target, load_dir};
+use migrate_tests::{TestDb, migration_text};
+
+const RUNNER: &str = env!("CARGO_BIN_EXE_migrate_runner");
+
+fn sleep_sql(dialect: Dialect, ms: u32) -> String {
+    match dialect {
+        Dialect::Postgres => format!("SELECT pg_sleep({});", f64::from(ms) / 1000.0),
+        Dialect::MySql => format!("DO SLEEP({});", f64::from(ms) / 1000.0),
+        // No sleep function: burn a little CPU instead.
+        Dialect::Sqlite => format!(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {}) SELECT count(*) FROM c;",
+            ms * 2000
+        ),
+    }
+}
+
+/// Writes `n` migrations: `k000` creates the `runs` table; each `kNNN` creates table `kNNN`,
+/// waits `ms`, then records its run in `runs`. `broken` makes the last one fail at its end.
+fn write_chain(dir: &Path, dialect: Dialect, n: usize, ms: u32, broken: bool) {
+    std::fs::create_dir_all(dir).unwrap();
+    for i in 0..n {
+        let id = format!("k{i:03}");
+        let parent = if i == 0 { String::new() } else { format!("k{:03}", i - 1) };
+        let mut up = if i == 0 { "CREATE TABLE runs (rev VARCHAR(20));\n".to_owned() } else { String::new() };
+        up.push_str(&format!(
+            "CREATE TABLE {id} (id INT);\n{}\nINSERT INTO runs VALUES ('{id}');",
+            sleep_sql(dialect, ms)
+        ));
+        if broken && i == n - 1 {
+            up.push_str("\nINSERT INTO no_such_table VALUES (1);");
+        }
+        let down = if i == 0 { "DROP TABLE k000;\nDROP TABLE runs;".to_owned() } else { format!("DROP TABLE {id};") };
+        std::fs::write(dir.join(format!("{id}.sql")), migration_text(&id, &parent, "", &up, &down)).unwrap();
+    }
+}
+
+fn runner(url: &str, dir: &Path, lock_ms: u64) -> Command {
+    let mut c = Command::new(RUNNER);
+    c.args([url, dir.to_str().unwrap(), "upgrade", "head"])
+        .env("MIGRATE_LOCK_TIMEOUT_MS", lock_ms.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// How many times each revision ran, from the `runs` table.
+async fn run_counts(t: &TestDb) -> Vec<(String, String)> {
+    t.query("SELECT rev, count(*) FROM runs GROUP BY rev ORDER BY rev")
+        .await
+        .into_iter()
+        .map(|r| (r[0].clone().unwrap(), r[1].clone().unwrap()))
+        .collect()
+}
+
+async fn eight_processes_on(dialect: Dialect) {
+    let t = TestDb::new(dialect);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("migrations");
+    write_chain(&dir, dialect, 16, 10, false);
+    let children: Vec<_> = (0..8).map(|_| runner(&t.url, &dir, 60_000).spawn().unwrap()).collect();
+    let mut applied = 0;
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        applied += text(&out).trim().strip_prefix("ok ").unwrap().parse::<usize>().unwrap();
+    }
+    assert_eq!(applied, 16, "every migration ran in exactly one process");
+    let counts = run_counts(&t).await;
+    assert_eq!(counts.len(), 16);
+    assert!(counts.iter().all(|(_, n)| n == "1"), "{counts:?}");
+    assert_eq!(t.recorded().await.len(), 16);
+
+    // A failing run leaves the lock free: the next run gets it at once.
+    let broken_dir = tmp.path().join("broken");
+    write_chain(&broken_dir, dialect, 18, 10, true);
+    let out = runner(&t.url, &broken_dir, 2_000).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("error[Statement]") && text(&out).contains("k017.sql:"), "{}", text(&out));
+    write_chain(&broken_dir, dialect, 18, 10, false);
+    let out = runner(&t.url, &broken_dir, 2_000).output().unwrap();
+    if dialect == Dialect::MySql {
+        // It got the lock (dirty states are only judged under it) and says what to do.
+        assert!(text(&out).contains("error[Dirty]") && text(&out).contains("resolve"), "{}", text(&out));
+    } else {
+        assert!(out.status.success(), "{}", text(&out));
+        assert_eq!(t.recorded().await.len(), 18);
+    }
+}
+
+#[test]
+fn eight_processes_sqlite() {
+    tokio_run(eight_processes_on(Dialect::Sqlite));
+}
+#[test]
+fn eight_processes_postgres() {
+    tokio_run(eight_processes_on(Dialect::Postgres));
+}
+#[test]
+fn eight_processes_mysql() {
+    tokio_run(eight_processes_on(Dialect::MySql));
+}
+
+fn tokio_run(f: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f);
+}
+
+/// Waits until no other session is connected to the test database: the server may still be
+/// finishing a killed client's last batch (it commits or rolls back as a whole).
+async fn settle(t: &TestDb) {
+    let sql = match t.dialect {
+        Dialect::Sqlite => return,
+        Dialect::Postgres => {
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        }
+        Dialect::MySql => {
+            "SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID()"
+        }
+    };
+    for _ in 0..200 {
+        if t.scalar(sql).await.as_deref() == Some("0") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("sessions of a killed process are still connected after 5 s");
+}
+
+/// Ends the server sessions of the test database, as when a crashed client's connection is
+/// noticed by the server in the middle of a statement.
+async fn end_sessions(t: &TestDb) {
+    match t.dialect {
+        Dialect::Sqlite => {}
+        Dialect::Postgres => {
+            t.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()").await;
+        }
+        Dialect::MySql => {
+            let ids = t
+                .query("SELECT ID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID()")
+                .await;
+            for id in ids.into_iter().filter_map(|r| r.into_iter().next().flatten()) {
+                let _ = t.try_query(&format!("KILL {id}")).await;
+            }
+        }
+    }
+}
+
+/// Checks that the database is consistent: every recorded revision fully applied, nothing
+/// applied unrecorded (PostgreSQL, SQLite). Returns the dirty revision on MySQL.
+async fn assert_consistent(t: &TestDb, migrator: &Migrator) -> Option<String> {
+    let db = t.db().await;
+    let history = migrator.history(&db).await.unwrap();
+    db.close().await;
+    let tables = t.tables().await;
+    let dirty: Vec<&str> = history.iter().filter(|h| h.dirty.is_some()).map(|h| h.revision.as_str()).collect();
+    assert!(dirty.len() <= 1, "{dirty:?}");
+    let clean: Vec<&str> = history.iter().filter(|h| h.dirty.is_none()).map(|h| h.revision.as_str()).collect();
+    let counts = if tables.contains(&"runs".to_owned()) { run_counts(t).await } else { Vec::new() };
+    for rev in &clean {
+        assert!(tables.contains(&(*rev).to_owned()), "{rev} recorded but its table is missing");
+        assert!(
+            counts.contains(&((*rev).to_owned(), "1".to_owned())),
+            "{rev} recorded but did not run once: {counts:?}"
+        );
+    }
+    let made: Vec<&String> = tables.iter().filter(|n| n.starts_with('k')).collect();
+    if t.dialect != Dialect::MySql {
+        assert!(dirty.is_empty());
+        assert_eq!(made.len(), clean.len(), "half-applied revision on {}: {made:?} vs {clean:?}", t.dialect);
+        assert_eq!(counts.len(), clean.len(), "{counts:?}");
+    } else {
+        assert!(made.len() <= clean.len() + 1 && counts.len() <= clean.len() + 1, "{made:?} {counts:?} {clean:?}");
+        if dirty.is_empty() {
+            assert_eq!(made.len(), clean.len());
+        }
+    }
+    dirty.first().map(|s| (*s).to_owned())
+}
+
+async fn killed_on(dialect: Dialect) {
+    let t = TestDb::new(dialect);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("migrations");
+    // Slow enough on the servers that ending the session lands inside a migration.
+    let ms = if dialect == Dialect::Sqlite { 20 } else { 60 };
+    write_chain(&dir, dialect, 50, ms, false);
+    let migrator = Migrator::new(load_dir(&dir, "migrations").unwrap());
+    let mut dirty_seen = 0;
+    // Ten moments, each a different phase of a migration; every other time the server also
+    // ends the dead client's session at once.
+    for k in 0..10u64 {
+        let delay = 40 + k * u64::from(ms + 3);
+        let mut child = runner(&t.url, &dir, 10_000).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        child.kill().unwrap();
+        if k % 2 == 1 {
+            end_sessions(&t).await;
+        }
+        child.wait().unwrap();
+        settle(&t).await;
+        let dirty = assert_consistent(&t, &migrator).await;
+        let db = t.db().await;
+        let recorded = migrator.history(&db).await.unwrap().len();
+        db.close().await;
+        eprintln!("{dialect} killed after {delay} ms: {recorded} recorded, dirty {dirty:?}");
+        assert!(recorded < 50, "the chain is long enough for every kill to land inside the run");
+        if let Some(rev) = dirty {
+            dirty_seen += 1;
+            // The next run reports the dirty revision and the way out.
+            let out = runner(&t.url, &dir, 3_000).output().unwrap();
+            let said = text(&out);
+            assert!(
+                said.contains("error[Dirty]") && said.contains(&format!("`{rev}`")) && said.contains("resolve"),
+                "{said}"
+            );
+            // Undo its partial effects and mark it unapplied, so the next run retries it.
+            let db = t.db().await;
+            t.query(&format!("DROP TABLE IF EXISTS {rev}")).await;
+            if rev == "k000" {
+                t.query("DROP TABLE IF EXISTS runs").await;
+            } else {
+                t.query(&format!("DELETE FROM runs WHERE rev = '{rev}'")).await;
+            }
+            migrator.resolve_dirty(&db, Resolution::MarkUnapplied).await.unwrap();
+            db.close().await;
+            assert_consistent(&t, &migrator).await;
+        }
+    }
+    if dialect == Dialect::MySql {
+        assert!(dirty_seen > 0, "no kill landed inside a MySQL migration");
+    }
+    // No lock left behind: a run with a short lock timeout finishes the upgrade.
+    let out = runner(&t.url, &dir, 3_000).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(t.recorded().await.len(), 50);
+    assert_consistent(&t, &migrator).await;
+    migrator.check(&t.db().await).await.unwrap();
+    let _ = Target::Head;
+}
+
+#[test]
+fn killed_sqlite() {
+    tokio_run(killed_on(Dialect::Sqlite));
+}
+#[test]
+fn killed_postgres() {
+    tokio_run(killed_on(Dialect::Postgres));
+}
+#[test]
+fn killed_mysql() {
+    tokio_run(killed_on(Dialect::MySql));
+}
