@@ -197,3 +197,16 @@ fn offline_sql_never_connects_and_takes_ranges() {
     range_online.code(2);
     assert!(!pkg.run(&["upgrade", "--sql"]).all().contains("secretpw"));
 }
+
+#[test]
+fn a_fresh_package_has_nothing_to_do() {
+    let pkg = Package::initialised();
+    let run = pkg.run(&["upgrade"]);
+    assert_eq!(run.ok(), "Nothing to do: the database is at base (nothing applied).\n");
+    pkg.run(&["check"]).ok();
+    let merge = pkg.run(&["merge", "-m", "x"]);
+    merge.code(8);
+    assert!(merge.stderr.contains("there are no revisions yet"), "{}", merge.stderr);
+    let first = pkg.run(&["new", "-m", "first"]);
+    assert!(first.ok().contains("on <base>"), "{}", first.stdout);
+}

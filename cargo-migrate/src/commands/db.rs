@@ -124,7 +124,8 @@ impl Progress {
     /// Progress for a run, drawn on stderr.
     pub(crate) fn new(ctx: &Ctx<'_>) -> Self {
         let bar = (ctx.out.err_is_terminal && !ctx.out.quiet).then(|| {
-            let bar = indicatif::ProgressBar::new(0);
+            // Hidden until the first revision starts: nothing is drawn for a run with nothing to do.
+            let bar = indicatif::ProgressBar::hidden();
             let style = indicatif::ProgressStyle::with_template("{spinner} [{pos}/{len}] {elapsed} {msg}")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
             bar.set_style(style);
@@ -141,6 +142,9 @@ impl Progress {
         let err = Arc::new(Mutex::new(std::io::stderr()));
         options.on_event(move |event| match (&bar, event) {
             (Some(bar), Event::Started { revision, direction, index, total }) => {
+                if bar.is_hidden() {
+                    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                }
                 bar.set_length(*total as u64);
                 bar.set_position(*index as u64);
                 bar.set_message(format!("{} {revision}", verb(*direction)));

@@ -117,7 +117,11 @@ pub(crate) fn exec(_args: InitArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliEr
     for d in &done {
         ctx.out.line(format!("{} {d}", ctx.out.paint(Paint::Good, "✓")));
     }
-    ctx.out.status(format!("next: cargo migrate new -m \"create the first table\" (the default database is {DEFAULT_DATABASE_URL} beside Cargo.toml; add it to .gitignore)"));
+    if done.iter().any(|d| !d.contains("already")) {
+        ctx.out.status(format!(
+            "next: cargo migrate new -m \"create the first table\" (the database is {url} unless DATABASE_URL says otherwise; keep a SQLite file out of git)"
+        ));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -35,7 +35,9 @@ pub(crate) fn exec(args: MergeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliEr
         return Err(CliError::Target {
             message: format!(
                 "a merge needs two or more revisions; {}",
-                if args.revisions.is_empty() {
+                if heads.is_empty() {
+                    "there are no revisions yet".to_owned()
+                } else if args.revisions.is_empty() {
                     format!("there is only one head ({})", heads.join(", "))
                 } else {
                     "only one distinct revision was given".to_owned()

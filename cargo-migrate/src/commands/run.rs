@@ -27,8 +27,9 @@ enum Kind {
 pub(crate) fn upgrade(args: UpgradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
     let project = ctx.project()?;
     let target = args.target.clone().unwrap_or_else(|| match project.config.head_policy() {
-        migrate_core::HeadPolicy::Single => "head".to_owned(),
-        migrate_core::HeadPolicy::Branches(_) => "heads".to_owned(),
+        // With no revision yet there is no single head, and nothing to do.
+        migrate_core::HeadPolicy::Single if !project.graph.is_empty() => "head".to_owned(),
+        _ => "heads".to_owned(),
     });
     let accept = accepted(&project, &args.accept_changed)?;
     if args.run.sql {
@@ -159,7 +160,7 @@ fn summary(ctx: &mut Ctx<'_>, project: &Project, kind: Kind, report: &Report, cu
         let message = graph.get(&step.revision).map(|m| m.message.as_str()).unwrap_or("");
         let pad = " ".repeat(width.saturating_sub(step.revision.len()));
         let duration =
-            if matches!(kind, Kind::Stamp { .. }) { String::new() } else { format!("  {}", human(step.duration)) };
+            if matches!(kind, Kind::Stamp { .. }) { String::new() } else { format!("  {:>7}", human(step.duration)) };
         ctx.out.info(format!("  {arrow} {}{pad}{duration}  {message}", ctx.out.paint(Paint::Rev, &step.revision)));
     }
     ctx.out.info(format!("Now at {at}."));
