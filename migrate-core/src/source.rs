@@ -75,18 +75,20 @@ pub fn load_files(files: &[SourceFile]) -> Result<RevisionGraph, Problems> {
             }
         }
     }
-    match RevisionGraph::new(migrations) {
-        Ok(graph) if problems.is_empty() => Ok(graph),
-        Ok(_) => Err(Problems(problems)),
+    let mut problems = match RevisionGraph::new(migrations) {
+        Ok(graph) if problems.is_empty() => return Ok(graph),
+        Ok(_) => problems,
         Err(graph_problems) => {
             problems.extend(graph_problems.into_iter().filter(|p| match &p.kind {
                 ProblemKind::UnknownDownRevision { parent: id, .. }
                 | ProblemKind::UnknownDependency { dependency: id, .. } => !broken_ids.contains(id),
                 _ => true,
             }));
-            Err(Problems(problems))
+            problems
         }
-    }
+    };
+    problems.sort_by(|a, b| a.location.cmp(&b.location));
+    Err(Problems(problems))
 }
 
 /// The id on a `-- revision:` line of a file that may not parse as a whole.

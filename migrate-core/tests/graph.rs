@@ -1,4 +1,5 @@
 //! Revision graphs by shape: validation problems, queries and the planner.
+#![allow(clippy::unwrap_used)]
 
 use migrate_core::{Applied, HeadPolicy, Migration, PlanError, ProblemKind, RevisionGraph, Target, parse};
 

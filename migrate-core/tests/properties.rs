@@ -1,4 +1,5 @@
 //! Property tests over random revision graphs: plans respect every edge and round-trip.
+#![allow(clippy::unwrap_used)]
 
 use migrate_core::{Applied, Direction, Migration, RevisionGraph, Target, parse};
 use proptest::prelude::*;
@@ -45,7 +46,7 @@ fn build(shape: &[(Vec<usize>, Vec<usize>)]) -> RevisionGraph {
 }
 
 /// Applies a plan to an applied set, checking that each step's requirements hold when it runs.
-fn apply(g: &RevisionGraph, applied: &mut Vec<bool>, plan: &migrate_core::Plan) {
+fn apply(g: &RevisionGraph, applied: &mut [bool], plan: &migrate_core::Plan) {
     for step in &plan.steps {
         let i = step.index;
         match step.direction {
@@ -89,7 +90,6 @@ proptest! {
         let start_rev = pick.index(g.len());
         let mut mask = vec![false; g.len()];
         apply(&g, &mut mask, &g.plan_upgrade(&Applied::default(), &Target::Revision(g.migration(start_rev).revision.clone())).unwrap());
-        let start = mask.clone();
 
         // Upgrade to every head, then downgrade back revision by revision to the start set.
         let plan = g.plan_upgrade(&as_applied(&g, &mask), &Target::Heads).unwrap();
@@ -99,10 +99,9 @@ proptest! {
         apply(&g, &mut mask, &back);
         // Downgrading to start_rev removes exactly its descendants; other branches stay.
         let descendants = g.descendants(start_rev);
-        for i in 0..g.len() {
-            prop_assert_eq!(mask[i], !descendants.contains(&i), "revision {}", i);
+        for (i, &applied) in mask.iter().enumerate() {
+            prop_assert_eq!(applied, !descendants.contains(&i), "revision {}", i);
         }
-        let _ = start;
 
         // Upgrade to any revision applies exactly its missing ancestors.
         let target = pick2.index(g.len());
