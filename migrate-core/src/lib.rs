@@ -41,6 +41,6 @@ pub use plan::{Applied, Direction, Plan, PlanError, Step};
 pub use problem::{Location, Problem, ProblemKind, Problems};
 #[cfg(feature = "runtime")]
 pub use runtime::*;
-pub use sql::{Event, Options};
 pub use source::{SourceFile, load_dir, load_files, read_dir};
+pub use sql::{Event, Options};
 pub use target::{Range, Target, TargetParseError};
