@@ -217,3 +217,24 @@ fn help_documents_exit_codes_and_completions_work() {
     assert!(bash.ok().contains("cargo-migrate"), "{}", bash.stdout);
     pkg.run(&["frobnicate"]).code(2);
 }
+
+#[test]
+fn all_or_nothing_rolls_back_the_whole_run_or_is_refused() {
+    let db = TestDb::new(Backend::Sqlite);
+    let pkg = Package::initialised().with_url(&db.url);
+    users(&pkg);
+    pkg.revision("b2b2b2b2b2b2", "breaks", "INSERT INTO no_such_table VALUES (1);", "SELECT 1;", &[]);
+    let run = pkg.run(&["upgrade", "--all-or-nothing"]);
+    run.code(1);
+    assert!(run.stderr.contains("migrations/b2b2b2b2b2b2_breaks.sql:7"), "{}", run.stderr);
+    assert!(db.schema().is_empty(), "{:?}", db.schema());
+    assert!(db.history().is_empty());
+
+    let mysql = TestDb::new(Backend::MySql);
+    let pkg = Package::initialised().with_url(&mysql.url);
+    users(&pkg);
+    let refused = pkg.run(&["upgrade", "--all-or-nothing"]);
+    refused.code(2);
+    assert!(refused.stderr.contains("all-or-nothing mode is not possible"), "{}", refused.stderr);
+    assert!(mysql.schema().is_empty());
+}
