@@ -38,6 +38,13 @@ fn workflow(backend: Backend) {
     assert_eq!(db.history().len(), 1);
     assert_eq!(db.schema().iter().filter(|c| c[0] == "users").count(), 2);
 
+    let below = pkg.run(&["history", "-r", ":current"]);
+    assert_eq!(below.ok(), "<base> -> a1a1a1a1a1a1, create users\n");
+    let around = pkg.run(&["history", "-r", "-1:current", "-i"]);
+    assert_eq!(around.ok(), "<base> -> a1a1a1a1a1a1 (current), create users\n");
+    let above = pkg.run(&["history", "-r", "current:"]);
+    assert_eq!(above.ok().lines().count(), 2);
+
     let current = pkg.run(&["current", "--check-heads"]);
     current.code(5);
     assert!(current.stdout.starts_with("a1a1a1a1a1a1"), "{}", current.stdout);

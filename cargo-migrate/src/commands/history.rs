@@ -47,7 +47,8 @@ pub(crate) fn exec(args: HistoryArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, Cli
     }
     if let Some(low) = &lower {
         let ends = endpoint(&project, low, applied.as_ref())?;
-        if !(low == "base" && ends.is_empty()) {
+        // A lower end at base (`base`, or `-N` reaching it) keeps everything.
+        if !ends.is_empty() {
             let mut within = vec![false; graph.len()];
             for e in ends {
                 within[e] = true;
