@@ -99,7 +99,12 @@ pub(crate) enum Command {
     Show(ShowArgs),
     /// Create a merge revision joining several heads (default: all of them).
     Merge(MergeArgs),
-    /// Check the chain, and the database when a URL is given by --database-url, DATABASE_URL or .env: the CI gate.
+    /// The CI gate: check the chain, and the database when a URL is given.
+    ///
+    /// The chain gets the same checks as `migrate!()`. The database is checked when its URL comes
+    /// from --database-url, DATABASE_URL or .env (not from the metadata or the embedded default):
+    /// it must be at the head with nothing edited, missing or dirty. Exit codes: 4 broken chain,
+    /// 5 behind, 6 checksum changed, 9 dirty, 10 missing.
     Check(CheckArgs),
     /// Open a revision file in $EDITOR (or $VISUAL).
     Edit(EditArgs),
