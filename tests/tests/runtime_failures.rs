@@ -302,7 +302,7 @@ async fn postgres_runs_non_transactional_migrations_outside_a_transaction() {
 async fn sqlite_lock_is_reported_when_another_writer_holds_it() {
     use sqlx::Connection;
     let t = TestDb::new(Dialect::Sqlite);
-    let mut holder = sqlx::SqliteConnection::connect(&format!("{}?mode=rwc", t.url)).await.unwrap();
+    let mut holder = sqlx::SqliteConnection::connect(&t.url).await.unwrap();
     sqlx::raw_sql("BEGIN IMMEDIATE; CREATE TABLE x (id INT)").execute(&mut holder).await.unwrap();
     let db = t.db().await;
     let m = Migrator::new(graph(vec![ok_first()]))

@@ -20,7 +20,7 @@ fn sleep_sql(dialect: Dialect, ms: u32) -> String {
         // No sleep function: burn a little CPU instead.
         Dialect::Sqlite => format!(
             "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {}) SELECT count(*) FROM c;",
-            ms * 2000
+            ms * 6_000
         ),
     }
 }
