@@ -130,6 +130,14 @@ pub enum PlanError {
         /// The labels that exist.
         known: Vec<String>,
     },
+    /// `head` was asked for but there are no revisions at all.
+    #[error(
+        "`{target}` names a head, but there are no revisions yet; `cargo migrate new -m \"...\"` creates the first"
+    )]
+    NoRevisions {
+        /// The target as typed.
+        target: String,
+    },
     /// `head` was asked for but there are several heads.
     #[error("`{target}` needs a single head, but there are {}: {}; use `heads` for all of them, `<label>@head` for one branch, or join them with `cargo migrate merge`", heads.len(), heads.join(", "))]
     MultipleHeads {
@@ -227,6 +235,7 @@ impl RevisionGraph {
     fn single_head(&self, target: &Target, heads: Vec<usize>) -> Result<usize, PlanError> {
         match heads.as_slice() {
             [one] => Ok(*one),
+            [] => Err(PlanError::NoRevisions { target: target.to_string() }),
             _ => Err(PlanError::MultipleHeads { target: target.to_string(), heads: self.ids(&heads) }),
         }
     }

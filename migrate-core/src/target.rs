@@ -104,9 +104,9 @@ impl fmt::Display for Target {
 /// A range `a:b` (either side may be empty), as taken by `history -r` and offline SQL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Range {
-    /// The lower end (exclusive in history, like Alembic), or open.
+    /// The lower end (included, as in Alembic's `history -r`), or open.
     pub from: Option<Target>,
-    /// The upper end, or open.
+    /// The upper end (included), or open.
     pub to: Option<Target>,
 }
 
