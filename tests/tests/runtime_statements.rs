@@ -161,6 +161,7 @@ async fn offline_equals_online_on(dialect: Dialect) {
     assert_eq!(offline.query(log).await, online.query(log).await);
     // The database upgraded offline is at head for the online runtime too.
     m.check(&offline.db().await).await.unwrap();
+    assert!(m.upgrade(&offline.db().await, &Target::Head).await.unwrap().steps.is_empty());
 
     let down = g
         .plan_downgrade(&m.status(&online.db().await).await.map(|s| Applied::new(s.applied)).unwrap(), &Target::Base)

@@ -106,6 +106,11 @@ impl Failure {
         matches!(self.code.as_deref(), Some("5" | "261" | "517" | "6" | "262"))
     }
 
+    /// Whether this is a primary-key or unique violation.
+    pub fn is_duplicate(&self) -> bool {
+        matches!(self.code.as_deref(), Some("1555" | "2067" | "23505" | "23000" | "1062"))
+    }
+
     pub fn database(&self, context: impl Into<String>) -> Error {
         Error::Database { context: context.into(), message: self.message.clone() }
     }

@@ -53,6 +53,7 @@ impl Db {
                 let pool = sqlx::sqlite::SqlitePoolOptions::new()
                     .max_connections(4)
                     .acquire_timeout(CONNECT_TIMEOUT)
+                    .test_before_acquire(false)
                     .connect_with(options)
                     .await;
                 Ok(Db::Sqlite(pool.map_err(fail)?))
@@ -63,9 +64,19 @@ impl Db {
                 let pool = sqlx::postgres::PgPoolOptions::new()
                     .max_connections(4)
                     .acquire_timeout(CONNECT_TIMEOUT)
+                    .test_before_acquire(false)
                     .connect(&url)
                     .await;
-                Ok(Db::Postgres(pool.map_err(fail)?))
+                match pool {
+                    Ok(pool) => Ok(Db::Postgres(pool)),
+                    // The pool only says it timed out: one direct attempt tells why.
+                    Err(sqlx::Error::PoolTimedOut) => {
+                        use sqlx::Connection;
+                        let why = sqlx::PgConnection::connect(&url).await.err().unwrap_or(sqlx::Error::PoolTimedOut);
+                        Err(fail(why))
+                    }
+                    Err(e) => Err(fail(e)),
+                }
             }
             #[cfg(feature = "mysql")]
             Dialect::MySql => {
@@ -76,9 +87,18 @@ impl Db {
                 let pool = sqlx::mysql::MySqlPoolOptions::new()
                     .max_connections(4)
                     .acquire_timeout(CONNECT_TIMEOUT)
+                    .test_before_acquire(false)
                     .connect(&url)
                     .await;
-                Ok(Db::MySql(pool.map_err(fail)?))
+                match pool {
+                    Ok(pool) => Ok(Db::MySql(pool)),
+                    Err(sqlx::Error::PoolTimedOut) => {
+                        use sqlx::Connection;
+                        let why = sqlx::MySqlConnection::connect(&url).await.err().unwrap_or(sqlx::Error::PoolTimedOut);
+                        Err(fail(why))
+                    }
+                    Err(e) => Err(fail(e)),
+                }
             }
             #[allow(unreachable_patterns)]
             other => Err(unsupported(&format!(

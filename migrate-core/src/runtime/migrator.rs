@@ -9,7 +9,9 @@ use super::db::Db;
 use super::error::{Aftermath, ChangedRevision, DirtyRevision, Error, Resolution};
 use crate::graph::{HeadPolicy, RevisionGraph};
 use crate::plan::{Applied, Direction, Plan, Step};
-use crate::sql::{Action, Batch, Dialect, Event, Generator, Options, Origin, Timing, all_or_nothing_refusal};
+use crate::sql::{
+    Action, Batch, Dialect, Event, Generator, Options, Origin, StateDigest, Timing, all_or_nothing_refusal,
+};
 use crate::target::Target;
 
 /// Applies a [`RevisionGraph`] to databases.
@@ -128,6 +130,8 @@ struct Judged {
     unknown: Vec<String>,
     changed: Vec<ChangedRevision>,
     dirty: Option<DirtyRevision>,
+    /// The digest of the applied rows as recorded (checksums as stored).
+    digest: StateDigest,
 }
 
 /// What a run does.
@@ -143,6 +147,9 @@ enum Op<'t> {
 enum StepError {
     /// Someone else changed the database since this run read it (SQLite): re-read and go on.
     Replan,
+    /// Someone else recorded this very step (SQLite); the transaction must be rolled back,
+    /// then it is a [`Replan`](Self::Replan).
+    Duplicate,
     Failed(Error),
 }
 
@@ -407,6 +414,7 @@ impl Migrator {
                     }
                 }
             }
+            judged.digest.toggle(&r.revision, &r.checksum, true);
             applied.push(r.revision.clone());
         }
         judged.unknown.sort();
@@ -435,15 +443,56 @@ impl Migrator {
     /// and nothing to report. Anything unusual is left to the locked path to judge.
     async fn nothing_to_do(&self, db: &Db, target: &Target) -> Result<Option<Report>, Error> {
         let generator = Generator::new(&self.graph, db.dialect(), &self.options);
+        let expected = self.expected_digest(target)?;
         let mut conn = Conn::pooled(db).await?;
-        let Ok(rows) = conn.rows(&generator.tables().select_state()).await else { return Ok(None) };
+        let Ok(last) = conn.rows(&generator.tables().select_last_state()).await else { return Ok(None) };
+        if let Some(row) = last.first() {
+            if col(row, 1).as_deref() == Some("0") && col(row, 0) == Some(expected.to_string()) {
+                return Ok(Some(Report::default()));
+            }
+        }
+        // The log does not vouch for the state (written offline, or by hand): read it all.
+        let Ok(rows) = conn.rows(&generator.tables().select_digest()).await else { return Ok(None) };
         drop(conn);
-        let judged = self.judge(&recorded(rows));
+        let Some(row) = rows.first() else { return Ok(None) };
+        let count: usize = col(row, 0).and_then(|s| s.parse().ok()).unwrap_or(usize::MAX);
+        if col(row, 1).as_deref() != Some("0") {
+            return Ok(None);
+        }
+        let list = col(row, 2).unwrap_or_default();
+        let rows: Vec<Recorded> = list
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .filter_map(|pair| pair.split_once(':'))
+            .map(|(revision, checksum)| Recorded {
+                revision: revision.to_owned(),
+                checksum: checksum.to_owned(),
+                dirty: None,
+                failure: None,
+            })
+            .collect();
+        if rows.len() != count {
+            // Cut short (MySQL's group_concat_max_len): let the locked path read it all.
+            return Ok(None);
+        }
+        let judged = self.judge(&rows);
         if judged.dirty.is_some() || !judged.unknown.is_empty() || !judged.changed.is_empty() {
             return Ok(None);
         }
         let plan = self.graph.plan_upgrade(&judged.applied, target)?;
         Ok(plan.is_empty().then(Report::default))
+    }
+
+    /// The digest of the state an upgrade to `target` leaves when it starts from nothing: the
+    /// state a database exactly at `target` has.
+    fn expected_digest(&self, target: &Target) -> Result<StateDigest, Error> {
+        let plan = self.graph.plan_upgrade(&Applied::default(), target)?;
+        let mut digest = StateDigest::default();
+        for step in &plan.steps {
+            let m = self.graph.migration(step.index);
+            digest.toggle(&m.revision, &m.checksum.to_hex(), true);
+        }
+        Ok(digest)
     }
 
     /// Reads the state on a run's connection, creating the tables on first use. On SQLite
@@ -540,8 +589,13 @@ impl Migrator {
             .filter(|c| self.options.accept_changed.contains(&c.revision))
             .filter_map(|c| self.graph.get(&c.revision))
             .collect();
+        let mut digest = if matches!(op, Op::Stamp(_, true)) { StateDigest::default() } else { judged.digest };
         if !accepted.is_empty() {
-            let batch = generator.accept(&accepted);
+            for c in judged.changed.iter().filter(|c| self.options.accept_changed.contains(&c.revision)) {
+                digest.toggle(&c.revision, &c.recorded, false);
+                digest.toggle(&c.revision, &c.current, true);
+            }
+            let batch = generator.accept(&accepted, Some(&digest));
             self.write(conn, &batch, &mut version).await?;
         }
         if let Op::Stamp(_, purge) = op {
@@ -549,7 +603,10 @@ impl Migrator {
                 return Ok(Report::default());
             }
             let start = Instant::now();
-            let batch = generator.stamp(&plan, *purge);
+            for step in &plan.steps {
+                self.toggle(&mut digest, *step);
+            }
+            let batch = generator.stamp(&plan, *purge, Some(&digest));
             self.write(conn, &batch, &mut version).await?;
             let duration = start.elapsed();
             let steps = plan
@@ -564,10 +621,16 @@ impl Migrator {
             return Ok(Report { steps });
         }
         if whole {
-            self.run_whole(conn, generator, &plan).await
+            self.run_whole(conn, generator, &plan, digest).await
         } else {
-            self.run_steps(conn, generator, plan, version).await
+            self.run_steps(conn, generator, plan, version, digest).await
         }
+    }
+
+    /// Applies a step to a state digest.
+    fn toggle(&self, digest: &mut StateDigest, step: Step) {
+        let m = self.graph.migration(step.index);
+        digest.toggle(&m.revision, &m.checksum.to_hex(), step.direction == Direction::Up);
     }
 
     /// Sends a bookkeeping batch that opens and commits its own transaction; on SQLite, checks
@@ -575,7 +638,7 @@ impl Migrator {
     async fn write(&self, conn: &mut Conn, batch: &Batch, version: &mut String) -> Result<(), Error> {
         match self.send(conn, batch, version).await {
             Ok(()) => Ok(()),
-            Err(StepError::Replan) => Err(Error::Database {
+            Err(StepError::Replan | StepError::Duplicate) => Err(Error::Database {
                 context: "the history changed while this run was starting".to_owned(),
                 message: "another process migrated the database at the same time; run again".to_owned(),
             }),
@@ -586,10 +649,23 @@ impl Migrator {
     /// Sends one batch. On SQLite a batch that opens a transaction first takes the write lock
     /// with `BEGIN IMMEDIATE` and compares `PRAGMA data_version` with `version`.
     async fn send(&self, conn: &mut Conn, batch: &Batch, version: &mut String) -> Result<(), StepError> {
+        self.send_checked(conn, batch, version, true).await
+    }
+
+    /// [`send`](Self::send); `check: false` skips the `data_version` comparison for batches
+    /// whose first write fails by itself when another process did the same step (an upgrade's
+    /// history insert hits the primary key).
+    async fn send_checked(
+        &self,
+        conn: &mut Conn,
+        batch: &Batch,
+        version: &mut String,
+        check: bool,
+    ) -> Result<(), StepError> {
         let mut statements: Vec<&str> = batch.0.iter().map(|s| s.sql.as_str()).collect();
         let dialect = conn.dialect();
         let mut offset = 0;
-        if dialect == Dialect::Sqlite && statements.first() == Some(&dialect.begin()) {
+        if check && dialect == Dialect::Sqlite && statements.first() == Some(&dialect.begin()) {
             let sql = format!("{}; PRAGMA data_version", dialect.begin());
             let rows = conn.rows(&sql).await.map_err(|f| self.busy_or(f, "cannot start a transaction"))?;
             let now = rows.first().and_then(|r| col(r, 0)).unwrap_or_default();
@@ -603,7 +679,11 @@ impl Migrator {
         }
         conn.batch(&statements).await.map_err(|mut f| {
             f.index += offset;
-            StepError::Failed(self.failure(batch, &f))
+            if !check && f.index == 1 && f.is_duplicate() {
+                StepError::Duplicate
+            } else {
+                StepError::Failed(self.failure(batch, &f))
+            }
         })
     }
 
@@ -635,6 +715,7 @@ impl Migrator {
         generator: &Generator<'_>,
         plan: Plan,
         mut version: String,
+        mut digest: StateDigest,
     ) -> Result<Report, Error> {
         let total = plan.steps.len();
         let mut report = Report::default();
@@ -649,8 +730,11 @@ impl Migrator {
                 total,
             });
             let start = Instant::now();
-            match self.run_step(conn, generator, step, &mut version).await {
+            let mut after = digest;
+            self.toggle(&mut after, step);
+            match self.run_step(conn, generator, step, &mut version, &after).await {
                 Ok(()) => {
+                    digest = after;
                     let duration = start.elapsed();
                     remaining.pop_front();
                     position += 1;
@@ -661,13 +745,14 @@ impl Migrator {
                     });
                     report.steps.push(StepReport { revision: m.revision.clone(), direction: step.direction, duration });
                 }
-                Err(StepError::Replan) => {
+                Err(StepError::Replan | StepError::Duplicate) => {
                     // Another process changed the database (SQLite): re-read, re-check, and drop
                     // the steps it already did.
                     let (rows, v) = self.read_state(conn, generator).await?;
                     version = v;
                     let judged = self.judge(&rows);
                     self.gate(&judged, false)?;
+                    digest = judged.digest;
                     remaining.retain(|s| {
                         let applied = judged.applied.contains(&self.graph.migration(s.index).revision);
                         applied == (s.direction == Direction::Down)
@@ -685,10 +770,11 @@ impl Migrator {
         generator: &Generator<'_>,
         step: Step,
         version: &mut String,
+        after: &StateDigest,
     ) -> Result<(), StepError> {
         let dialect = conn.dialect();
         let in_tx = generator.in_transaction(step.index);
-        let mut batches = generator.step(step, Timing::Unknown);
+        let mut batches = generator.step(step, Timing::Unknown, Some(after));
         if !in_tx && dialect != Dialect::MySql {
             // Outside a transaction: each statement on its own, then the record with the
             // measured duration.
@@ -700,13 +786,18 @@ impl Migrator {
                     return Err(self.fail_step(step, &batch.0[0].origin, &f, aftermath).into());
                 }
             }
-            let record = generator.record_after(step, Timing::Measured(start.elapsed()));
+            let record = generator.record_after(step, Timing::Measured(start.elapsed()), Some(after));
             return self.send(conn, &record, version).await;
         }
         let batch = &batches[0];
-        match self.send(conn, batch, version).await {
+        let check = !(dialect == Dialect::Sqlite && step.direction == Direction::Up);
+        match self.send_checked(conn, batch, version, check).await {
             Ok(()) => Ok(()),
             Err(StepError::Replan) => Err(StepError::Replan),
+            Err(StepError::Duplicate) => {
+                conn.quietly("ROLLBACK").await;
+                Err(StepError::Replan)
+            }
             Err(StepError::Failed(Error::Statement { line, message, .. })) if dialect != Dialect::MySql => {
                 conn.quietly("ROLLBACK").await;
                 let origin = Origin::Migration { index: step.index, line };
@@ -751,7 +842,13 @@ impl Migrator {
         }
     }
 
-    async fn run_whole(&self, conn: &mut Conn, generator: &Generator<'_>, plan: &Plan) -> Result<Report, Error> {
+    async fn run_whole(
+        &self,
+        conn: &mut Conn,
+        generator: &Generator<'_>,
+        plan: &Plan,
+        mut digest: StateDigest,
+    ) -> Result<Report, Error> {
         let dialect = conn.dialect();
         let begin = dialect.begin();
         let rows = if dialect == Dialect::Sqlite {
@@ -793,7 +890,8 @@ impl Migrator {
                 total,
             });
             let start = Instant::now();
-            let batches = generator.step(step, Timing::Unknown);
+            self.toggle(&mut digest, step);
+            let batches = generator.step(step, Timing::Unknown, Some(&digest));
             for batch in &batches {
                 let statements: Vec<&str> = batch.0.iter().map(|s| s.sql.as_str()).collect();
                 if let Err(f) = conn.batch(&statements).await {
@@ -843,13 +941,21 @@ impl Migrator {
         let d = conn.dialect();
         let rev = dirty.revision.as_str();
         let mut batch = vec![d.begin().to_owned()];
+        // A dirty upgrade is not in the digest yet; a dirty downgrade still is.
+        let mut after = judged.digest;
+        let checksum = self.graph.get(rev).map(|m| m.checksum.to_hex()).unwrap_or_default();
+        match (resolution, dirty.direction) {
+            (Resolution::MarkApplied, Direction::Up) => after.toggle(rev, &checksum, true),
+            (Resolution::MarkUnapplied, Direction::Down) => after.toggle(rev, &checksum, false),
+            _ => {}
+        }
         match resolution {
             Resolution::MarkApplied => {
                 batch.push(tables.clear_dirty(rev));
-                batch.push(tables.log_from_history(rev, Action::MarkApplied));
+                batch.push(tables.log_from_history(rev, Action::MarkApplied, Some(&after)));
             }
             Resolution::MarkUnapplied => {
-                batch.push(tables.log_from_history(rev, Action::MarkUnapplied));
+                batch.push(tables.log_from_history(rev, Action::MarkUnapplied, Some(&after)));
                 batch.push(tables.delete(rev));
             }
         }

@@ -9,6 +9,9 @@ mod embedded;
 mod error;
 mod migrator;
 
+/// The sqlx this crate is built with, for building pools of a matching version.
+pub use sqlx;
+
 pub use db::{CONNECT_TIMEOUT, Db, redact_url};
 pub use error::{Aftermath, ChangedRevision, DirtyRevision, Error, ErrorKind, Resolution};
 pub use migrator::{AppliedRevision, LogEntry, Migrator, Report, Status, StepReport};

@@ -1,7 +1,10 @@
 //! The history and log tables: their definitions and every statement that reads or writes them,
 //! with names quoted and values written as literals for the dialect.
 
+use std::fmt;
 use std::time::Duration;
+
+use sha2::{Digest, Sha256};
 
 use super::{Dialect, Options};
 use crate::migration::Migration;
@@ -43,6 +46,49 @@ impl Action {
             Self::MarkApplied => "mark_applied",
             Self::MarkUnapplied => "mark_unapplied",
         }
+    }
+}
+
+/// An order-independent fingerprint of a set of applied revisions (each with its checksum):
+/// the count and the XOR of `sha256("revision:checksum")`. Every log row records the digest of
+/// the state it leaves, so a run with nothing to do can confirm that with one tiny query.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StateDigest {
+    count: u64,
+    xor: [u8; 32],
+}
+
+impl StateDigest {
+    /// The digest of a set of `(revision, checksum hex)` pairs.
+    pub fn of<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut d = Self::default();
+        for (revision, checksum) in pairs {
+            d.toggle(revision, checksum, true);
+        }
+        d
+    }
+
+    /// Adds (`add`) or removes a revision.
+    pub fn toggle(&mut self, revision: &str, checksum: &str, add: bool) {
+        let h = Sha256::new()
+            .chain_update(revision)
+            .chain_update(":")
+            .chain_update(checksum.to_ascii_lowercase())
+            .finalize();
+        for (x, y) in self.xor.iter_mut().zip(h.iter()) {
+            *x ^= y;
+        }
+        self.count = if add { self.count + 1 } else { self.count.saturating_sub(1) };
+    }
+}
+
+impl fmt::Display for StateDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:", self.count)?;
+        for b in self.xor {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
     }
 }
 
@@ -102,7 +148,7 @@ impl Tables {
     /// `CREATE … IF NOT EXISTS` for the schema (PostgreSQL) and both tables.
     pub fn create(&self) -> Vec<String> {
         let (text, key, ts, bigint, id, tail) = match self.dialect {
-            Dialect::Sqlite => ("TEXT", "TEXT", "TEXT", "INTEGER", "INTEGER PRIMARY KEY AUTOINCREMENT", ""),
+            Dialect::Sqlite => ("TEXT", "TEXT", "TEXT", "INTEGER", "INTEGER PRIMARY KEY", ""),
             Dialect::Postgres => ("TEXT", "VARCHAR(255)", "TIMESTAMPTZ", "BIGINT", "BIGSERIAL PRIMARY KEY", ""),
             Dialect::MySql => (
                 "TEXT",
@@ -127,7 +173,7 @@ impl Tables {
         out.push(format!(
             "CREATE TABLE IF NOT EXISTS {} (\n    id {id},\n    revision {key} NOT NULL,\n    action {key} NOT NULL,\n    \
              checksum {key},\n    logged_at {ts} NOT NULL,\n    duration_ms {bigint},\n    applied_by {text} NOT NULL,\n    \
-             tool_version {text} NOT NULL\n){tail}",
+             tool_version {text} NOT NULL,\n    applied_digest {key}\n){tail}",
             self.log
         ));
         out
@@ -144,6 +190,30 @@ impl Tables {
             Dialect::Postgres => format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"),
             Dialect::MySql => format!("CAST(DATE_FORMAT({column}, '%Y-%m-%dT%H:%i:%s.%fZ') AS CHAR)"),
         }
+    }
+
+    /// The digest of the applied state that the newest log row left (and, on MySQL, how many
+    /// revisions are dirty): the whole lock-free check of a run with nothing to do.
+    pub fn select_last_state(&self) -> String {
+        let last = format!("SELECT applied_digest FROM {} ORDER BY id DESC LIMIT 1", self.log);
+        match self.dialect {
+            Dialect::MySql => {
+                format!("SELECT ({last}), (SELECT count(*) FROM {} WHERE dirty IS NOT NULL)", self.history)
+            }
+            _ => format!("SELECT ({last}), 0"),
+        }
+    }
+
+    /// The applied state folded into one row, for the lock-free check of a run with nothing to
+    /// do: `count, dirty count, revision:checksum,…` (in no particular order). On MySQL the
+    /// list may be cut at `group_concat_max_len`; the count tells.
+    pub fn select_digest(&self) -> String {
+        let list = match self.dialect {
+            Dialect::Sqlite => "group_concat(revision || ':' || checksum, ',')",
+            Dialect::Postgres => "string_agg(revision || ':' || checksum, ',')",
+            Dialect::MySql => "GROUP_CONCAT(revision, ':', checksum SEPARATOR ',')",
+        };
+        format!("SELECT count(*), count(dirty), {list} FROM {}", self.history)
     }
 
     /// Every history row: `revision, parents, message, checksum, applied_at, duration_ms,
@@ -272,25 +342,49 @@ impl Tables {
 
     /// Appends a log row for `revision` copied from its history row (which must exist), with
     /// the duration recorded there.
-    pub fn log_from_history(&self, revision: &str, action: Action) -> String {
+    pub fn log_from_history(&self, revision: &str, action: Action, after: Option<&StateDigest>) -> String {
         format!(
-            "INSERT INTO {} (revision, action, checksum, logged_at, duration_ms, applied_by, tool_version) \
-             SELECT revision, {}, checksum, {}, duration_ms, {}, {} FROM {} WHERE revision = {}",
+            "INSERT INTO {} (revision, action, checksum, logged_at, duration_ms, applied_by, tool_version, applied_digest) \
+             SELECT revision, {}, checksum, {}, duration_ms, {}, {}, {} FROM {} WHERE revision = {}",
             self.log,
             self.dialect.quote_str(action.as_str()),
             self.dialect.now(),
             self.who,
             self.dialect.quote_str(TOOL_VERSION),
+            self.digest(after),
             self.history,
             self.dialect.quote_str(revision),
         )
     }
 
+    fn digest(&self, after: Option<&StateDigest>) -> String {
+        self.dialect.quote_opt(after.map(ToString::to_string).as_deref())
+    }
+
+    /// Appends the log row of an upgrade of `m` that was just recorded. PostgreSQL writes the
+    /// values directly (the duration from the statement's start); the others copy the history
+    /// row, which holds the duration.
+    pub fn log_upgrade(&self, m: &Migration, timing: Timing, after: Option<&StateDigest>) -> String {
+        match (self.dialect, timing) {
+            (Dialect::Postgres, _) | (_, Timing::Measured(_)) => {
+                self.insert_log(&m.revision, Action::Upgrade, Some(&m.checksum.to_hex()), timing, after)
+            }
+            _ => self.log_from_history(&m.revision, Action::Upgrade, after),
+        }
+    }
+
     /// Appends a log row with explicit values.
-    pub fn insert_log(&self, revision: &str, action: Action, checksum: Option<&str>, timing: Timing) -> String {
+    pub fn insert_log(
+        &self,
+        revision: &str,
+        action: Action,
+        checksum: Option<&str>,
+        timing: Timing,
+        after: Option<&StateDigest>,
+    ) -> String {
         format!(
-            "INSERT INTO {} (revision, action, checksum, logged_at, duration_ms, applied_by, tool_version) \
-             VALUES ({}, {}, {}, {}, {}, {}, {})",
+            "INSERT INTO {} (revision, action, checksum, logged_at, duration_ms, applied_by, tool_version, applied_digest) \
+             VALUES ({}, {}, {}, {}, {}, {}, {}, {})",
             self.log,
             self.dialect.quote_str(revision),
             self.dialect.quote_str(action.as_str()),
@@ -299,6 +393,7 @@ impl Tables {
             self.timing(timing),
             self.who,
             self.dialect.quote_str(TOOL_VERSION),
+            self.digest(after),
         )
     }
 }

@@ -2,7 +2,7 @@
 //! with its file lines, plus the bookkeeping and transaction statements around it). The runtime
 //! executes these batches and [`script`] prints them, so offline SQL is exactly what runs online.
 
-use super::bookkeeping::{Action, Tables, Timing};
+use super::bookkeeping::{Action, StateDigest, Tables, Timing};
 use super::{Dialect, Options, split};
 use crate::graph::RevisionGraph;
 use crate::migration::{Down, Migration};
@@ -104,8 +104,9 @@ impl<'g> Generator<'g> {
 
     /// The batches of one step. Steps that run outside a transaction (MySQL, `transaction:
     /// false`) come as one batch per statement followed by [`record_after`](Self::record_after)'s
-    /// batch; `timing` is that batch's duration.
-    pub fn step(&self, step: Step, timing: Timing) -> Vec<Batch> {
+    /// batch; `timing` is that batch's duration. `after` is the digest of the applied state the
+    /// step leaves, recorded in its log row (`None` when unknown, e.g. offline).
+    pub fn step(&self, step: Step, timing: Timing, after: Option<&StateDigest>) -> Vec<Batch> {
         let m = self.graph.migration(step.index);
         let t = &self.tables;
         let d = self.dialect();
@@ -122,7 +123,7 @@ impl<'g> Generator<'g> {
             match step.direction {
                 Direction::Up => {
                     batch.push(Stmt::book(t.finish_started(rev)));
-                    batch.push(Stmt::book(t.log_from_history(rev, Action::Upgrade)));
+                    batch.push(Stmt::book(t.log_upgrade(m, Timing::Unknown, after)));
                 }
                 Direction::Down => {
                     batch.push(Stmt::book(t.insert_log(
@@ -130,6 +131,7 @@ impl<'g> Generator<'g> {
                         Action::Downgrade,
                         Some(&m.checksum.to_hex()),
                         Timing::Unknown,
+                        after,
                     )));
                     batch.push(Stmt::book(t.delete(rev)));
                 }
@@ -139,7 +141,7 @@ impl<'g> Generator<'g> {
         }
         if !m.transaction {
             let mut out: Vec<Batch> = stmts.into_iter().map(|s| Batch(vec![s])).collect();
-            out.push(self.record_after(step, timing));
+            out.push(self.record_after(step, timing, after));
             return out;
         }
         let mut batch = Vec::with_capacity(stmts.len() + 5);
@@ -156,12 +158,12 @@ impl<'g> Generator<'g> {
             Direction::Up => batch.push(Stmt::book(t.insert_applied(m, Timing::Server))),
             Direction::Down => {
                 let timing = if sqlite { Timing::Unknown } else { Timing::Server };
-                batch.push(Stmt::book(t.insert_log(rev, Action::Downgrade, Some(&m.checksum.to_hex()), timing)));
+                batch.push(Stmt::book(t.insert_log(rev, Action::Downgrade, Some(&m.checksum.to_hex()), timing, after)));
                 batch.push(Stmt::book(t.delete(rev)));
             }
         }
         if step.direction == Direction::Up {
-            batch.push(Stmt::book(t.log_from_history(rev, Action::Upgrade)));
+            batch.push(Stmt::book(t.log_upgrade(m, Timing::Server, after)));
         }
         if !self.all_or_nothing {
             batch.push(Stmt::book(d.commit()));
@@ -170,7 +172,7 @@ impl<'g> Generator<'g> {
     }
 
     /// The bookkeeping batch that records a step run outside a transaction, once it succeeded.
-    pub fn record_after(&self, step: Step, timing: Timing) -> Batch {
+    pub fn record_after(&self, step: Step, timing: Timing, after: Option<&StateDigest>) -> Batch {
         let m = self.graph.migration(step.index);
         let t = &self.tables;
         let d = self.dialect();
@@ -179,10 +181,10 @@ impl<'g> Generator<'g> {
         match step.direction {
             Direction::Up => {
                 batch.push(Stmt::book(t.insert_applied(m, timing)));
-                batch.push(Stmt::book(t.log_from_history(rev, Action::Upgrade)));
+                batch.push(Stmt::book(t.log_upgrade(m, timing, after)));
             }
             Direction::Down => {
-                batch.push(Stmt::book(t.insert_log(rev, Action::Downgrade, Some(&m.checksum.to_hex()), timing)));
+                batch.push(Stmt::book(t.insert_log(rev, Action::Downgrade, Some(&m.checksum.to_hex()), timing, after)));
                 batch.push(Stmt::book(t.delete(rev)));
             }
         }
@@ -191,24 +193,27 @@ impl<'g> Generator<'g> {
     }
 
     /// The batch that records the steps of a stamp plan (no migration SQL), in one transaction;
-    /// `purge` first removes every record.
-    pub fn stamp(&self, plan: &Plan, purge: bool) -> Batch {
+    /// `purge` first removes every record. `after` (the digest of the state it leaves) goes on
+    /// the last log row.
+    pub fn stamp(&self, plan: &Plan, purge: bool, after: Option<&StateDigest>) -> Batch {
         let t = &self.tables;
         let d = self.dialect();
         let mut batch = vec![Stmt::book(d.begin())];
         if purge {
-            batch.push(Stmt::book(t.insert_log("*", Action::Purge, None, Timing::Unknown)));
+            let last = plan.steps.is_empty();
+            batch.push(Stmt::book(t.insert_log("*", Action::Purge, None, Timing::Unknown, after.filter(|_| last))));
             batch.push(Stmt::book(t.delete_all()));
         }
-        for step in &plan.steps {
+        for (k, step) in plan.steps.iter().enumerate() {
             let m = self.graph.migration(step.index);
+            let after = after.filter(|_| k + 1 == plan.steps.len());
             match step.direction {
                 Direction::Up => {
                     batch.push(Stmt::book(t.insert_applied(m, Timing::Unknown)));
-                    batch.push(Stmt::book(t.log_from_history(&m.revision, Action::Stamp)));
+                    batch.push(Stmt::book(t.log_from_history(&m.revision, Action::Stamp, after)));
                 }
                 Direction::Down => {
-                    batch.push(Stmt::book(t.log_from_history(&m.revision, Action::Unstamp)));
+                    batch.push(Stmt::book(t.log_from_history(&m.revision, Action::Unstamp, after)));
                     batch.push(Stmt::book(t.delete(&m.revision)));
                 }
             }
@@ -218,13 +223,14 @@ impl<'g> Generator<'g> {
     }
 
     /// The batch that records new checksums for edited, accepted revisions.
-    pub fn accept(&self, revisions: &[&Migration]) -> Batch {
+    pub fn accept(&self, revisions: &[&Migration], after: Option<&StateDigest>) -> Batch {
         let t = &self.tables;
         let d = self.dialect();
         let mut batch = vec![Stmt::book(d.begin())];
-        for m in revisions {
+        for (k, m) in revisions.iter().enumerate() {
+            let after = after.filter(|_| k + 1 == revisions.len());
             batch.push(Stmt::book(t.update_checksum(m)));
-            batch.push(Stmt::book(t.log_from_history(&m.revision, Action::AcceptChanged)));
+            batch.push(Stmt::book(t.log_from_history(&m.revision, Action::AcceptChanged, after)));
         }
         batch.push(Stmt::book(d.commit()));
         Batch(batch)
@@ -269,7 +275,7 @@ impl<'g> Generator<'g> {
         for &step in &plan.steps {
             out.push('\n');
             out.push_str(&this.header(step));
-            for batch in this.step(step, Timing::Unknown) {
+            for batch in this.step(step, Timing::Unknown, None) {
                 this.render(&mut out, &batch);
             }
         }
@@ -288,7 +294,7 @@ impl<'g> Generator<'g> {
             render_statement(&mut out, &sql, d);
         }
         out.push('\n');
-        self.render(&mut out, &self.stamp(plan, purge));
+        self.render(&mut out, &self.stamp(plan, purge, None));
         out
     }
 }
@@ -358,7 +364,7 @@ mod tests {
         let g = graph();
         for d in [Dialect::Postgres, Dialect::Sqlite, Dialect::MySql] {
             let generator = Generator::new(&g, d, &Options::default());
-            let batches = generator.step(Step { index: 0, direction: Direction::Up }, Timing::Unknown);
+            let batches = generator.step(Step { index: 0, direction: Direction::Up }, Timing::Unknown, None);
             assert_eq!(batches.len(), 1, "{d}");
             let sqls: Vec<&str> = batches[0].0.iter().map(|s| s.sql.as_str()).collect();
             assert!(sqls.contains(&"CREATE TABLE t (x int)"), "{d}");
@@ -371,7 +377,7 @@ mod tests {
     fn non_transactional_steps_run_statement_by_statement_then_record() {
         let g = graph();
         let generator = Generator::new(&g, Dialect::Postgres, &Options::default());
-        let batches = generator.step(Step { index: 1, direction: Direction::Up }, Timing::Unknown);
+        let batches = generator.step(Step { index: 1, direction: Direction::Up }, Timing::Unknown, None);
         assert_eq!(batches.len(), 2);
         assert_eq!(batches[0].0.len(), 1);
         assert_eq!(batches[1].0[0].sql, "BEGIN");

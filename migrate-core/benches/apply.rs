@@ -1,0 +1,247 @@
+//! Applying 1,000 small migrations (a table and an index each) to an empty database, and the
+//! no-op run, on SQLite, PostgreSQL and MySQL/MariaDB, each printed as a ratio to a baseline
+//! measured in the same run:
+//!
+//! - per-migration mode vs the simplest client loop sending, per migration, the same DDL plus one
+//!   bookkeeping insert in its own transaction (one round trip each);
+//! - all-or-nothing mode vs the same DDL sent in one transaction;
+//! - the no-op run (`Db::connect` + upgrade with everything applied) vs a bare connect and one query.
+//!
+//! `cargo bench -p migrate-core --bench apply --features sqlite,postgres,mysql`
+//! (`MIGRATE_BENCH_N`, `MIGRATE_BENCH_ITERATIONS` change the size; the server URLs come from
+//! `MIGRATE_TEST_POSTGRES_URL` / `MIGRATE_TEST_MYSQL_URL`).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use migrate_core::sql::Dialect;
+use migrate_core::sqlx::{self, Connection};
+use migrate_core::{Db, Migrator, Options, RevisionGraph, Target, parse};
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+fn ddl(i: usize) -> String {
+    format!("CREATE TABLE t{i} (id INT PRIMARY KEY, v INT);\nCREATE INDEX t{i}_v ON t{i} (v);")
+}
+
+fn chain(n: usize) -> RevisionGraph {
+    let migrations = (0..n)
+        .map(|i| {
+            let parent = if i == 0 { String::new() } else { format!("r{:05}", i - 1) };
+            let text = format!(
+                "-- revision: r{i:05}\n-- down_revision: {parent}\n-- message: table {i}\n-- migrate:up\n{}\n-- migrate:down\nDROP TABLE t{i};\n",
+                ddl(i)
+            );
+            parse(&format!("migrations/r{i:05}.sql"), &text).unwrap()
+        })
+        .collect();
+    RevisionGraph::new(migrations).unwrap()
+}
+
+struct Server {
+    dialect: Dialect,
+    admin: String,
+    dir: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    fn new(dialect: Dialect) -> Self {
+        let admin = match dialect {
+            Dialect::Sqlite => String::new(),
+            Dialect::Postgres => std::env::var("MIGRATE_TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
+            Dialect::MySql => {
+                std::env::var("MIGRATE_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
+            }
+        };
+        let shm = std::path::Path::new("/dev/shm");
+        let dir = (dialect == Dialect::Sqlite)
+            .then(|| if shm.is_dir() { tempfile::tempdir_in(shm) } else { tempfile::tempdir() }.unwrap());
+        Self { dialect, admin, dir }
+    }
+
+    async fn admin(&self, sql: &str) {
+        match self.dialect {
+            Dialect::Sqlite => {}
+            Dialect::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.admin).await.expect("PostgreSQL is not reachable");
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+            }
+            Dialect::MySql => {
+                let mut c = sqlx::MySqlConnection::connect(&self.admin).await.expect("MySQL is not reachable");
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+            }
+        }
+    }
+
+    /// A fresh, empty database and its URL.
+    async fn fresh(&self, name: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => {
+                let path = self.dir.as_ref().unwrap().path().join(format!("{name}.db"));
+                let _ = std::fs::remove_file(&path);
+                format!("sqlite:{}?mode=rwc", path.display())
+            }
+            _ => {
+                self.drop_db(name).await;
+                self.admin(&format!("CREATE DATABASE {name}")).await;
+                let base = &self.admin[..self.admin.rfind('/').unwrap()];
+                format!("{base}/{name}")
+            }
+        }
+    }
+
+    async fn drop_db(&self, name: &str) {
+        match self.dialect {
+            Dialect::Sqlite => {}
+            Dialect::Postgres => self.admin(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await,
+            Dialect::MySql => self.admin(&format!("DROP DATABASE IF EXISTS {name}")).await,
+        }
+    }
+}
+
+/// Runs `body` on a connection of `url`'s backend.
+macro_rules! with_conn {
+    ($dialect:expr, $url:expr, $c:ident => $body:expr) => {
+        match $dialect {
+            Dialect::Sqlite => {
+                let mut $c = sqlx::SqliteConnection::connect($url).await.unwrap();
+                $body;
+                $c.close().await.unwrap();
+            }
+            Dialect::Postgres => {
+                let mut $c = sqlx::PgConnection::connect($url).await.unwrap();
+                $body;
+                $c.close().await.unwrap();
+            }
+            Dialect::MySql => {
+                let mut $c = sqlx::MySqlConnection::connect($url).await.unwrap();
+                $body;
+                $c.close().await.unwrap();
+            }
+        }
+    };
+}
+
+/// The simplest client loop: per migration, one round trip with BEGIN, the DDL, one
+/// bookkeeping insert and COMMIT.
+async fn baseline_loop(dialect: Dialect, url: &str, n: usize) -> Duration {
+    let start = Instant::now();
+    with_conn!(dialect, url, c => {
+        sqlx::raw_sql("CREATE TABLE bookkeeping (revision VARCHAR(255) PRIMARY KEY)").execute(&mut c).await.unwrap();
+        for i in 0..n {
+            let sql = format!("BEGIN;\n{}\nINSERT INTO bookkeeping VALUES ('r{i:05}');\nCOMMIT;", ddl(i));
+            sqlx::raw_sql(&sql).execute(&mut c).await.unwrap();
+        }
+    });
+    start.elapsed()
+}
+
+/// The same DDL in one transaction, one round trip per migration.
+async fn baseline_one_transaction(dialect: Dialect, url: &str, n: usize) -> Duration {
+    let start = Instant::now();
+    with_conn!(dialect, url, c => {
+        sqlx::raw_sql("BEGIN").execute(&mut c).await.unwrap();
+        for i in 0..n {
+            sqlx::raw_sql(&ddl(i)).execute(&mut c).await.unwrap();
+        }
+        sqlx::raw_sql("COMMIT").execute(&mut c).await.unwrap();
+    });
+    start.elapsed()
+}
+
+/// A bare connect and one query.
+async fn baseline_noop(dialect: Dialect, url: &str) -> Duration {
+    let start = Instant::now();
+    with_conn!(dialect, url, c => {
+        sqlx::raw_sql("SELECT 1").execute(&mut c).await.unwrap();
+    });
+    start.elapsed()
+}
+
+async fn ours(url: &str, migrator: &Migrator) -> Duration {
+    let start = Instant::now();
+    let db = Db::connect(url).await.unwrap();
+    let report = migrator.upgrade(&db, &Target::Head).await.unwrap();
+    db.close().await;
+    let took = start.elapsed();
+    assert_eq!(report.steps.len(), migrator.graph().len());
+    took
+}
+
+async fn ours_noop(url: &str, migrator: &Migrator) -> Duration {
+    let start = Instant::now();
+    let db = Db::connect(url).await.unwrap();
+    let report = migrator.upgrade(&db, &Target::Head).await.unwrap();
+    db.close().await;
+    let took = start.elapsed();
+    assert!(report.steps.is_empty());
+    took
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn show(d: Duration) -> String {
+    if d >= Duration::from_secs(1) {
+        format!("{:.2} s", d.as_secs_f64())
+    } else {
+        format!("{:.2} ms", d.as_secs_f64() * 1e3)
+    }
+}
+
+fn line(what: &str, ours: Duration, base: Duration, goal: f64) {
+    let ratio = ours.as_secs_f64() / base.as_secs_f64();
+    let verdict = if ratio <= goal { "ok" } else { "over goal" };
+    println!("  {what:<34} {:>10} vs {:>10}  {ratio:>5.3}x  (goal {goal}x, {verdict})", show(ours), show(base));
+}
+
+fn main() {
+    let n = env_or("MIGRATE_BENCH_N", 1000);
+    let iterations = env_or("MIGRATE_BENCH_ITERATIONS", 3).max(1);
+    let noop_runs = 31;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let graph = chain(n);
+    let per_migration = Migrator::new(graph.clone());
+    let whole = Migrator::new(graph).with_options(Options::default().all_or_nothing(true));
+    println!("apply {n} migrations (a table and an index each); median of {iterations} runs");
+    for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
+        rt.block_on(async {
+            let server = Server::new(dialect);
+            let name = format!("mb_{}", std::process::id());
+            let (mut base, mut mine, mut base_tx, mut mine_tx) = (vec![], vec![], vec![], vec![]);
+            for _ in 0..iterations {
+                // Alternate the order so drift in the machine's speed hits both sides.
+                let url = server.fresh(&name).await;
+                base.push(baseline_loop(dialect, &url, n).await);
+                let url = server.fresh(&name).await;
+                mine.push(ours(&url, &per_migration).await);
+                if dialect != Dialect::MySql {
+                    let url = server.fresh(&name).await;
+                    mine_tx.push(ours(&url, &whole).await);
+                    let url = server.fresh(&name).await;
+                    base_tx.push(baseline_one_transaction(dialect, &url, n).await);
+                }
+            }
+            // The database now holds every migration: measure the no-op run.
+            let url = server.fresh(&name).await;
+            ours(&url, &per_migration).await;
+            let (mut base_noop, mut mine_noop) = (vec![], vec![]);
+            for _ in 0..noop_runs {
+                base_noop.push(baseline_noop(dialect, &url).await);
+                mine_noop.push(ours_noop(&url, &per_migration).await);
+            }
+            server.drop_db(&name).await;
+            println!("{dialect}:");
+            line("per-migration vs client loop", median(mine), median(base), 1.05);
+            if dialect != Dialect::MySql {
+                line("all-or-nothing vs one transaction", median(mine_tx), median(base_tx), 1.1);
+            }
+            line("no-op run vs connect + 1 query", median(mine_noop), median(base_noop), 1.5);
+        });
+    }
+}
