@@ -165,3 +165,44 @@ async fn branches_postgres() {
 async fn branches_mysql() {
     branches_on(Dialect::MySql).await;
 }
+
+/// Configured table names, schema-qualified on PostgreSQL; two configurations in one database
+/// keep separate histories (and separate locks).
+#[tokio::test]
+async fn postgres_schema_and_table_names() {
+    let t = TestDb::new(Dialect::Postgres);
+    let db = t.db().await;
+    let options = Options::default().schema("meta").history_table("app_history").log_table("app_log");
+    let m = Migrator::new(linear()).with_options(options.clone());
+    m.upgrade(&db, &Target::Head).await.unwrap();
+    assert!(m.upgrade(&db, &Target::Head).await.unwrap().steps.is_empty());
+    let meta = t.query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'meta' ORDER BY 1").await;
+    assert_eq!(meta, [[Some("app_history".to_owned())], [Some("app_log".to_owned())]]);
+    assert_eq!(t.tables().await, ["posts", "users"]);
+    assert_eq!(m.history(&db).await.unwrap().len(), 3);
+    m.check(&db).await.unwrap();
+
+    // Another configuration sees an empty history of its own.
+    let other = Migrator::new(linear());
+    assert_eq!(other.status(&db).await.unwrap().pending.len(), 3);
+    assert!(other.history(&db).await.unwrap().is_empty());
+    m.downgrade(&db, &Target::Base).await.unwrap();
+    assert!(t.tables().await.is_empty());
+}
+
+/// Values embedded by `migrate!()` run through the same runtime.
+#[tokio::test]
+async fn embedded_migrations_upgrade_with_one_call() {
+    static MIGRATIONS: migrate_core::Migrations =
+        migrate_macros::migrate!("../../migrate-core/examples/app/migrations");
+    let t = TestDb::new(Dialect::Sqlite);
+    let pool = sqlx::SqlitePool::connect(&t.url).await.unwrap();
+    let report = MIGRATIONS.upgrade(&pool).await.unwrap();
+    assert_eq!(report.steps.len(), 3);
+    assert!(MIGRATIONS.upgrade(&pool).await.unwrap().steps.is_empty());
+    MIGRATIONS.check(&pool).await.unwrap();
+    assert_eq!(t.columns("users").await, ["id", "name", "email"]);
+    assert_eq!(MIGRATIONS.status(&pool).await.unwrap().current, ["c3f7a1e5b9d2"]);
+    MIGRATIONS.downgrade(&pool, &Target::Base).await.unwrap();
+    assert_eq!(t.tables().await, ["migrate_history", "migrate_log"]);
+}

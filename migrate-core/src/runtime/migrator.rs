@@ -2,6 +2,7 @@
 //! lock, the checksum and dirty-state checks, and the batches from [`crate::sql::Generator`].
 
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::conn::{Conn, Failure, TextRows};
@@ -10,7 +11,7 @@ use super::error::{Aftermath, ChangedRevision, DirtyRevision, Error, Resolution}
 use crate::graph::{HeadPolicy, RevisionGraph};
 use crate::plan::{Applied, Direction, Plan, Step};
 use crate::sql::{
-    Action, Batch, Dialect, Event, Generator, Options, Origin, StateDigest, Timing, all_or_nothing_refusal,
+    Action, Batch, Dialect, Event, Generator, Options, Origin, StateDigest, Timing, all_or_nothing_refusal, hex,
 };
 use crate::target::Target;
 
@@ -30,6 +31,8 @@ pub struct Migrator {
     graph: RevisionGraph,
     options: Options,
     heads: HeadPolicy,
+    /// The state digest of a database exactly at each target asked for so far.
+    expected: Arc<Mutex<Vec<(Target, StateDigest)>>>,
 }
 
 /// What a run did.
@@ -178,7 +181,7 @@ fn ms(row: &[Option<String>], i: usize) -> Option<Duration> {
 impl Migrator {
     /// A migrator for `graph` with default [`Options`] and a single head expected.
     pub fn new(graph: RevisionGraph) -> Self {
-        Self { graph, options: Options::default(), heads: HeadPolicy::Single }
+        Self { graph, options: Options::default(), heads: HeadPolicy::Single, expected: Arc::default() }
     }
 
     /// Replaces the options.
@@ -403,7 +406,7 @@ impl Migrator {
             match known {
                 None => judged.unknown.push(r.revision.clone()),
                 Some(m) => {
-                    let current = m.checksum.to_hex();
+                    let current = hex(&m.checksum.0);
                     if !r.checksum.eq_ignore_ascii_case(&current) {
                         judged.changed.push(ChangedRevision {
                             revision: r.revision.clone(),
@@ -486,11 +489,18 @@ impl Migrator {
     /// The digest of the state an upgrade to `target` leaves when it starts from nothing: the
     /// state a database exactly at `target` has.
     fn expected_digest(&self, target: &Target) -> Result<StateDigest, Error> {
+        let cached = |cache: &Vec<(Target, StateDigest)>| cache.iter().find(|(t, _)| t == target).map(|(_, d)| *d);
+        if let Some(d) = self.expected.lock().ok().and_then(|c| cached(&c)) {
+            return Ok(d);
+        }
         let plan = self.graph.plan_upgrade(&Applied::default(), target)?;
         let mut digest = StateDigest::default();
         for step in &plan.steps {
             let m = self.graph.migration(step.index);
-            digest.toggle(&m.revision, &m.checksum.to_hex(), true);
+            digest.toggle(&m.revision, &hex(&m.checksum.0), true);
+        }
+        if let Ok(mut cache) = self.expected.lock() {
+            cache.push((target.clone(), digest));
         }
         Ok(digest)
     }
@@ -630,7 +640,7 @@ impl Migrator {
     /// Applies a step to a state digest.
     fn toggle(&self, digest: &mut StateDigest, step: Step) {
         let m = self.graph.migration(step.index);
-        digest.toggle(&m.revision, &m.checksum.to_hex(), step.direction == Direction::Up);
+        digest.toggle(&m.revision, &hex(&m.checksum.0), step.direction == Direction::Up);
     }
 
     /// Sends a bookkeeping batch that opens and commits its own transaction; on SQLite, checks
@@ -943,7 +953,7 @@ impl Migrator {
         let mut batch = vec![d.begin().to_owned()];
         // A dirty upgrade is not in the digest yet; a dirty downgrade still is.
         let mut after = judged.digest;
-        let checksum = self.graph.get(rev).map(|m| m.checksum.to_hex()).unwrap_or_default();
+        let checksum = self.graph.get(rev).map(|m| hex(&m.checksum.0)).unwrap_or_default();
         match (resolution, dirty.direction) {
             (Resolution::MarkApplied, Direction::Up) => after.toggle(rev, &checksum, true),
             (Resolution::MarkUnapplied, Direction::Down) => after.toggle(rev, &checksum, false),

@@ -8,7 +8,7 @@ mod options;
 mod program;
 mod split;
 
-pub use bookkeeping::{Action, StateDigest, TOOL_VERSION, Tables, Timing};
+pub use bookkeeping::{Action, StateDigest, TOOL_VERSION, Tables, Timing, hex};
 pub use dialect::Dialect;
 pub use options::{Event, EventHook, Options};
 pub use program::{Batch, Generator, Origin, Stmt, all_or_nothing_refusal, script, stamp_script};

@@ -153,17 +153,24 @@ impl<'g> Generator<'g> {
             batch.push(Stmt::book(t.insert_started(m, None)));
         }
         batch.extend(stmts);
+        let checksum = m.checksum.to_hex();
         match step.direction {
-            Direction::Up if sqlite => batch.push(Stmt::book(t.finish_started(rev))),
-            Direction::Up => batch.push(Stmt::book(t.insert_applied(m, Timing::Server))),
-            Direction::Down => {
-                let timing = if sqlite { Timing::Unknown } else { Timing::Server };
-                batch.push(Stmt::book(t.insert_log(rev, Action::Downgrade, Some(&m.checksum.to_hex()), timing, after)));
+            Direction::Up if sqlite => {
+                batch.push(Stmt::book(t.finish_started(rev)));
+                batch.push(Stmt::book(t.log_upgrade(m, Timing::Server, after)));
+            }
+            // PostgreSQL: the history and log rows in one statement (one parse, one plan).
+            Direction::Up => batch.push(Stmt::book(
+                t.together(&t.insert_applied(m, Timing::Server), &t.log_upgrade(m, Timing::Server, after)),
+            )),
+            Direction::Down if sqlite => {
+                batch.push(Stmt::book(t.insert_log(rev, Action::Downgrade, Some(&checksum), Timing::Unknown, after)));
                 batch.push(Stmt::book(t.delete(rev)));
             }
-        }
-        if step.direction == Direction::Up {
-            batch.push(Stmt::book(t.log_upgrade(m, Timing::Server, after)));
+            Direction::Down => batch.push(Stmt::book(t.together(
+                &t.delete(rev),
+                &t.insert_log(rev, Action::Downgrade, Some(&checksum), Timing::Server, after),
+            ))),
         }
         if !self.all_or_nothing {
             batch.push(Stmt::book(d.commit()));
@@ -368,7 +375,17 @@ mod tests {
             assert_eq!(batches.len(), 1, "{d}");
             let sqls: Vec<&str> = batches[0].0.iter().map(|s| s.sql.as_str()).collect();
             assert!(sqls.contains(&"CREATE TABLE t (x int)"), "{d}");
-            assert!(sqls.iter().any(|s| s.starts_with("INSERT INTO") && s.contains("migrate_log")), "{d}");
+            assert!(
+                sqls.iter()
+                    .any(|s| s.contains("INSERT INTO \"migrate_log\"") || s.contains("INSERT INTO `migrate_log`")),
+                "{d}"
+            );
+            assert!(
+                sqls.iter()
+                    .any(|s| s.contains("INSERT INTO \"migrate_history\"")
+                        || s.contains("INSERT INTO `migrate_history`")),
+                "{d}"
+            );
             assert_eq!(sqls.last(), Some(&"COMMIT"), "{d}");
         }
     }
