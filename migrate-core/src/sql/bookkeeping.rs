@@ -228,11 +228,38 @@ impl Tables {
     /// Every history row: `revision, parents, message, checksum, applied_at, duration_ms,
     /// applied_by, tool_version, dirty, failure`, oldest first.
     pub fn select_history(&self) -> String {
+        // SQLite keeps a step's duration in its log row (one statement fewer per step).
+        let duration = match self.dialect {
+            Dialect::Sqlite => format!(
+                "COALESCE(h.duration_ms, (SELECT l.duration_ms FROM {} l WHERE l.revision = h.revision \
+                 AND l.action = 'upgrade' ORDER BY l.id DESC LIMIT 1))",
+                self.log
+            ),
+            _ => "h.duration_ms".to_owned(),
+        };
         format!(
-            "SELECT revision, parents, message, checksum, {} AS applied_at, duration_ms, applied_by, tool_version, \
-             dirty, failure FROM {} ORDER BY applied_at, revision",
-            self.ts_text("applied_at"),
+            "SELECT h.revision, h.parents, h.message, h.checksum, {} AS applied_at, {duration}, h.applied_by, \
+             h.tool_version, h.dirty, h.failure FROM {} h ORDER BY h.applied_at, h.revision",
+            self.ts_text("h.applied_at"),
             self.history
+        )
+    }
+
+    /// Appends the log row of an upgrade whose history row was written when it started, with
+    /// the time since then as its duration (SQLite).
+    pub fn log_since_started(&self, revision: &str, after: Option<&StateDigest>) -> String {
+        format!(
+            "INSERT INTO {} (revision, action, checksum, logged_at, duration_ms, applied_by, tool_version, applied_digest) \
+             SELECT revision, {}, checksum, {}, {}, {}, {}, {} FROM {} WHERE revision = {}",
+            self.log,
+            self.dialect.quote_str(Action::Upgrade.as_str()),
+            self.dialect.now(),
+            self.duration_since("applied_at"),
+            self.who,
+            self.dialect.quote_str(TOOL_VERSION),
+            self.digest(after),
+            self.history,
+            self.dialect.quote_str(revision),
         )
     }
 

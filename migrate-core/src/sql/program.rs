@@ -155,10 +155,9 @@ impl<'g> Generator<'g> {
         batch.extend(stmts);
         let checksum = m.checksum.to_hex();
         match step.direction {
-            Direction::Up if sqlite => {
-                batch.push(Stmt::book(t.finish_started(rev)));
-                batch.push(Stmt::book(t.log_upgrade(m, Timing::Server, after)));
-            }
+            // SQLite: the history row went first (as the guard against a concurrent run of the
+            // same step); the log row measures the duration from it.
+            Direction::Up if sqlite => batch.push(Stmt::book(t.log_since_started(rev, after))),
             // PostgreSQL: the history and log rows in one statement (one parse, one plan).
             Direction::Up => batch.push(Stmt::book(
                 t.together(&t.insert_applied(m, Timing::Server), &t.log_upgrade(m, Timing::Server, after)),
