@@ -202,7 +202,7 @@ fn line(what: &str, ours: Duration, base: Duration, goal: f64) {
 
 fn main() {
     let n = env_or("MIGRATE_BENCH_N", 1000);
-    let iterations = env_or("MIGRATE_BENCH_ITERATIONS", 3).max(1);
+    let iterations = env_or("MIGRATE_BENCH_ITERATIONS", 4).max(1);
     let noop_runs = 31;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let graph = chain(n);
@@ -214,17 +214,27 @@ fn main() {
             let server = Server::new(dialect);
             let name = format!("mb_{}", std::process::id());
             let (mut base, mut mine, mut base_tx, mut mine_tx) = (vec![], vec![], vec![], vec![]);
-            for _ in 0..iterations {
-                // Alternate the order so drift in the machine's speed hits both sides.
-                let url = server.fresh(&name).await;
-                base.push(baseline_loop(dialect, &url, n).await);
-                let url = server.fresh(&name).await;
-                mine.push(ours(&url, &per_migration).await);
+            for iteration in 0..iterations {
+                // Alternate which side goes first, so drift in the machine's speed (and the
+                // cost of the previous database's drop) hits both sides alike.
+                let ours_first = iteration % 2 == 1;
+                for side in [ours_first, !ours_first] {
+                    let url = server.fresh(&name).await;
+                    if side {
+                        mine.push(ours(&url, &per_migration).await);
+                    } else {
+                        base.push(baseline_loop(dialect, &url, n).await);
+                    }
+                }
                 if dialect != Dialect::MySql {
-                    let url = server.fresh(&name).await;
-                    mine_tx.push(ours(&url, &whole).await);
-                    let url = server.fresh(&name).await;
-                    base_tx.push(baseline_one_transaction(dialect, &url, n).await);
+                    for side in [ours_first, !ours_first] {
+                        let url = server.fresh(&name).await;
+                        if side {
+                            mine_tx.push(ours(&url, &whole).await);
+                        } else {
+                            base_tx.push(baseline_one_transaction(dialect, &url, n).await);
+                        }
+                    }
                 }
             }
             // The database now holds every migration: measure the no-op run.

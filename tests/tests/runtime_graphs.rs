@@ -206,3 +206,14 @@ async fn embedded_migrations_upgrade_with_one_call() {
     MIGRATIONS.downgrade(&pool, &Target::Base).await.unwrap();
     assert_eq!(t.tables().await, ["migrate_history", "migrate_log"]);
 }
+
+/// A project without migrations upgrades to nothing and checks clean.
+#[tokio::test]
+async fn no_migrations_at_all() {
+    let t = TestDb::new(Dialect::Sqlite);
+    let db = t.db().await;
+    let m = Migrator::new(migrate_core::RevisionGraph::new(Vec::new()).unwrap());
+    assert!(m.upgrade(&db, &Target::Head).await.unwrap().steps.is_empty());
+    m.check(&db).await.unwrap();
+    assert!(migrate_core::Migrations::EMPTY.upgrade(&db).await.unwrap().steps.is_empty());
+}

@@ -226,6 +226,10 @@ impl Migrator {
     /// When the database is already at the target this costs one query and takes no lock.
     pub async fn upgrade(&self, db: impl Into<Db>, target: &Target) -> Result<Report, Error> {
         let db = db.into();
+        if self.graph.is_empty() && matches!(target, Target::Head | Target::Heads) {
+            // No migrations at all (a new project): nothing to apply, nothing to create.
+            return Ok(Report::default());
+        }
         if let Some(done) = self.nothing_to_do(&db, target).await? {
             return Ok(done);
         }
