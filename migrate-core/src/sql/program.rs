@@ -327,7 +327,8 @@ fn render_statement(out: &mut String, sql: &str, dialect: Dialect) {
 /// let graph = RevisionGraph::new(vec![m]).unwrap();
 /// let plan = graph.plan_upgrade(&Applied::default(), &Target::Head).unwrap();
 /// let sql = script(&graph, &plan, Dialect::Postgres, &Options::default());
-/// assert!(sql.contains("BEGIN;\nCREATE TABLE t (x int);\nINSERT INTO \"migrate_history\""));
+/// assert!(sql.contains("BEGIN;\nCREATE TABLE t (x int);\nWITH recorded AS (INSERT INTO \"migrate_history\""));
+/// assert!(sql.ends_with("COMMIT;\n"));
 /// ```
 pub fn script(graph: &RevisionGraph, plan: &Plan, dialect: Dialect, options: &Options) -> String {
     Generator::new(graph, dialect, options).script(plan)
