@@ -1,6 +1,26 @@
 //! The runtime: applies a revision graph to SQLite, PostgreSQL and MySQL/MariaDB with sqlx —
 //! exactly once under a lock, a transaction per migration (or one for the whole run), checksums
 //! and dirty states checked before anything changes.
+//!
+//! How each backend keeps a run exactly-once:
+//!
+//! - **PostgreSQL**: a session advisory lock (keyed by the history table's name) on a connection
+//!   of the run's own, held across `transaction: false` steps; closing that connection releases
+//!   it, so an error, a panic or a killed process never leaves it behind. Each migration's SQL,
+//!   its history row and its log row are one transaction, sent in one round trip.
+//! - **MySQL/MariaDB**: `GET_LOCK` on a connection of the run's own. DDL commits implicitly, so a
+//!   step's history row is written first, marked dirty, and cleared when its last statement
+//!   succeeds; a dirty row stops every later run until [`Migrator::resolve_dirty`] says how it
+//!   ended. (While a step runs, [`Migrator::check`] from elsewhere sees it as dirty too.)
+//! - **SQLite**: each step is a `BEGIN IMMEDIATE` transaction that waits up to the lock timeout
+//!   for other writers; its history row goes first, so a process that loses a race to the same
+//!   step hits the primary key, rolls back and re-reads the state. Downgrades and bookkeeping
+//!   also compare `PRAGMA data_version`. Steps with `transaction: false` are not covered by this
+//!   between their statements.
+//!
+//! The applied state is re-read under the lock, and every applied checksum is compared before
+//! anything changes. A run with nothing to do takes no lock: it compares one value (the digest
+//! of the applied state recorded by the newest log row) with the one this build expects.
 
 #[macro_use]
 mod conn;
