@@ -145,6 +145,23 @@ impl TestDb {
         }
     }
 
+    /// One value of a query, or `None` when it fails (e.g. a table that does not exist yet).
+    pub async fn try_scalar(&self, sql: &str) -> Option<String> {
+        use sqlx::{Connection, Row};
+        macro_rules! fetch {
+            ($conn:ty) => {{
+                let mut c = <$conn>::connect(&self.url).await.ok()?;
+                let rows = sqlx::raw_sql(sql).fetch_all(&mut c).await.ok()?;
+                rows.first()?.try_get_unchecked::<Option<String>, _>(0).ok()?
+            }};
+        }
+        match self.dialect {
+            Dialect::Sqlite => fetch!(sqlx::SqliteConnection),
+            Dialect::Postgres => fetch!(sqlx::PgConnection),
+            Dialect::MySql => fetch!(sqlx::MySqlConnection),
+        }
+    }
+
     /// One value of a query.
     pub async fn scalar(&self, sql: &str) -> Option<String> {
         self.query(sql).await.into_iter().next().and_then(|r| r.into_iter().next()).flatten()

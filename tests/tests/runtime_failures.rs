@@ -325,7 +325,13 @@ async fn lock_timeout_names_the_holder_on(dialect: Dialect) {
     let other = Migrator::new(both()).with_options(timeout.clone());
     let db2 = db.clone();
     let running = tokio::spawn(async move { slow.upgrade(&db2, &Target::Head).await });
-    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    // Once m0 is recorded, the slow run holds the lock until m1 is done.
+    for _ in 0..500 {
+        if t.try_scalar("SELECT count(*) FROM migrate_history WHERE revision = 'm0'").await.as_deref() == Some("1") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     let err = other.upgrade(&db, &Target::Head).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Lock, "{err}");
     let text = err.to_string();
