@@ -246,7 +246,7 @@ impl Tables {
     }
 
     /// Appends the log row of an upgrade whose history row was written when it started, with
-    /// the time since then as its duration (SQLite).
+    /// the time since then as its duration (SQLite, MySQL).
     pub fn log_since_started(&self, revision: &str, after: Option<&StateDigest>) -> String {
         format!(
             "INSERT INTO {} (revision, action, checksum, logged_at, duration_ms, applied_by, tool_version, applied_digest) \
