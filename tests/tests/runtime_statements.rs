@@ -180,3 +180,94 @@ async fn offline_equals_online_sqlite() {
 async fn offline_equals_online_postgres() {
     offline_equals_online_on(Dialect::Postgres).await;
 }
+
+/// Runs a script through the server's own command-line client, as a DBA would.
+fn through_client(t: &TestDb, script: &str) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let url = &t.url;
+    let mut command = match t.dialect {
+        Dialect::Postgres => {
+            let mut c = Command::new("psql");
+            c.args([url.as_str(), "-q", "-v", "ON_ERROR_STOP=1", "-f", "-"]);
+            c
+        }
+        _ => {
+            // mysql://user[:password]@host[:port]/database
+            let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+            let (auth, location) = rest.rsplit_once('@').unwrap_or(("root", rest));
+            let (user, password) = auth.split_once(':').unwrap_or((auth, ""));
+            let (host_port, database) = location.split_once('/').unwrap_or((location, ""));
+            let (host, port) = host_port.split_once(':').unwrap_or((host_port, "3306"));
+            let client = if Command::new("mariadb").arg("--version").output().is_ok() { "mariadb" } else { "mysql" };
+            let mut c = Command::new(client);
+            c.args(["-h", host, "-P", port, "-u", user, database.split('?').next().unwrap_or(database)]);
+            if !password.is_empty() {
+                c.arg(format!("-p{password}"));
+            }
+            c
+        }
+    };
+    let mut child =
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap_or_else(|e| {
+            panic!("the {} command-line client is needed for this test ({e}); `bash .ci/run` installs it", t.dialect)
+        });
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}\n--- script ---\n{script}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The offline script, fed to `psql` or `mariadb`, does what the online run does — procedures
+/// (through `DELIMITER`) and dollar-quoted functions included.
+async fn offline_through_client_on(dialect: Dialect) {
+    let body = if dialect == Dialect::MySql {
+        "CREATE TABLE n (v INT);\nCREATE PROCEDURE fill() BEGIN\n  INSERT INTO n VALUES (1);\n  INSERT INTO n VALUES (2);\nEND;\nCALL fill();"
+    } else {
+        "CREATE TABLE n (v INT);\nCREATE FUNCTION fill() RETURNS void LANGUAGE plpgsql AS $$ BEGIN INSERT INTO n VALUES (1); INSERT INTO n VALUES (2); END $$;\nSELECT fill();"
+    };
+    let down = if dialect == Dialect::MySql {
+        "DROP PROCEDURE fill;\nDROP TABLE n;"
+    } else {
+        "DROP FUNCTION fill();\nDROP TABLE n;"
+    };
+    let g = graph(vec![
+        migration("c1", "", body, down),
+        migration(
+            "c2",
+            "c1",
+            "ALTER TABLE n ADD COLUMN note VARCHAR(20) DEFAULT 'a;b';",
+            "ALTER TABLE n DROP COLUMN note;",
+        ),
+    ]);
+    let options = Options::default().applied_by("dba");
+    let m = Migrator::new(g.clone()).with_options(options.clone());
+    let online = TestDb::new(dialect);
+    m.upgrade(&online.db().await, &Target::Head).await.unwrap();
+    let offline = TestDb::new(dialect);
+    let plan = g.plan_upgrade(&Applied::default(), &Target::Head).unwrap();
+    through_client(&offline, &script(&g, &plan, dialect, &options));
+
+    let data = "SELECT v, note FROM n ORDER BY v";
+    assert_eq!(offline.query(data).await, online.query(data).await);
+    let rows = "SELECT revision, parents, checksum, applied_by, dirty FROM migrate_history ORDER BY revision";
+    assert_eq!(offline.query(rows).await, online.query(rows).await);
+    let log = "SELECT revision, action, checksum FROM migrate_log ORDER BY id";
+    assert_eq!(offline.query(log).await, online.query(log).await);
+    let db = offline.db().await;
+    m.check(&db).await.unwrap();
+    assert!(m.upgrade(&db, &Target::Head).await.unwrap().steps.is_empty());
+
+    let down = g.plan_downgrade(&Applied::new(["c1", "c2"]), &Target::Base).unwrap();
+    through_client(&offline, &script(&g, &down, dialect, &options));
+    assert_eq!(offline.tables().await, ["migrate_history", "migrate_log"]);
+    assert!(offline.recorded().await.is_empty());
+}
+
+#[tokio::test]
+async fn offline_through_client_postgres() {
+    offline_through_client_on(Dialect::Postgres).await;
+}
+#[tokio::test]
+async fn offline_through_client_mysql() {
+    offline_through_client_on(Dialect::MySql).await;
+}
