@@ -119,8 +119,9 @@ impl<'g> Generator<'g> {
                 Direction::Down => t.mark_dirty(rev, "down"),
             }));
             batch.extend(stmts);
-            // The log row first, then the clean mark: if the process dies in between, the row
-            // stays dirty and the next run says so. No transaction is needed around them.
+            // One commit for the closing rows (each autocommitted statement would flush the
+            // redo log on its own); the dirty mark above has to be committed before the DDL.
+            batch.push(Stmt::book(d.begin()));
             match step.direction {
                 Direction::Up => {
                     batch.push(Stmt::book(t.log_since_started(rev, after)));
@@ -137,6 +138,7 @@ impl<'g> Generator<'g> {
                     batch.push(Stmt::book(t.delete(rev)));
                 }
             }
+            batch.push(Stmt::book(d.commit()));
             return vec![Batch(batch)];
         }
         if !m.transaction {
@@ -386,11 +388,10 @@ mod tests {
                         || s.contains("INSERT INTO `migrate_history`")),
                 "{d}"
             );
+            assert_eq!(sqls.last(), Some(&"COMMIT"), "{d}");
             if d == Dialect::MySql {
-                // No transaction on MySQL: the step ends by clearing its dirty mark.
-                assert!(sqls.last().is_some_and(|s| s.starts_with("UPDATE") && s.contains("dirty = NULL")), "{sqls:?}");
-            } else {
-                assert_eq!(sqls.last(), Some(&"COMMIT"), "{d}");
+                // The dirty mark goes first, outside the closing transaction.
+                assert!(sqls[0].contains("'up'"), "{sqls:?}");
             }
         }
     }
