@@ -149,6 +149,17 @@ pub(crate) struct RunOpts {
     pub(crate) sql: bool,
 }
 
+/// Options shared by `upgrade` and `downgrade`, the commands that run migration SQL.
+#[derive(Debug, Args)]
+pub(crate) struct ApplyOpts {
+    /// Accept the edited file of an applied revision and record its new checksum.
+    #[arg(long, value_name = "REV")]
+    pub(crate) accept_changed: Vec<String>,
+    /// Run every revision in one transaction: all apply or none (PostgreSQL, SQLite).
+    #[arg(long)]
+    pub(crate) all_or_nothing: bool,
+}
+
 /// `upgrade`.
 #[derive(Debug, Args)]
 pub(crate) struct UpgradeArgs {
@@ -159,12 +170,9 @@ pub(crate) struct UpgradeArgs {
     /// Shared options.
     #[command(flatten)]
     pub(crate) run: RunOpts,
-    /// Accept the edited file of an applied revision and record its new checksum.
-    #[arg(long, value_name = "REV")]
-    pub(crate) accept_changed: Vec<String>,
-    /// Run every revision in one transaction: all apply or none (PostgreSQL, SQLite).
-    #[arg(long)]
-    pub(crate) all_or_nothing: bool,
+    /// Options of commands that run migration SQL.
+    #[command(flatten)]
+    pub(crate) apply: ApplyOpts,
 }
 
 /// `downgrade`.
@@ -176,12 +184,9 @@ pub(crate) struct DowngradeArgs {
     /// Shared options.
     #[command(flatten)]
     pub(crate) run: RunOpts,
-    /// Accept the edited file of an applied revision and record its new checksum.
-    #[arg(long, value_name = "REV")]
-    pub(crate) accept_changed: Vec<String>,
-    /// Run every revision in one transaction: all apply or none (PostgreSQL, SQLite).
-    #[arg(long)]
-    pub(crate) all_or_nothing: bool,
+    /// Options of commands that run migration SQL.
+    #[command(flatten)]
+    pub(crate) apply: ApplyOpts,
 }
 
 /// `stamp`.
@@ -332,7 +337,7 @@ mod tests {
             ("migrate downgrade base --sql", |c| matches!(&c.command, Command::Downgrade(a) if a.run.sql)),
             (
                 "migrate upgrade --accept-changed ab12 --accept-changed cd34 --all-or-nothing",
-                |c| matches!(&c.command, Command::Upgrade(a) if a.accept_changed == ["ab12", "cd34"] && a.all_or_nothing),
+                |c| matches!(&c.command, Command::Upgrade(a) if a.apply.accept_changed == ["ab12", "cd34"] && a.apply.all_or_nothing),
             ),
             (
                 "migrate stamp head --purge",

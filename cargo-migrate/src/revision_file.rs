@@ -160,6 +160,30 @@ impl NewRevision {
     }
 }
 
+/// The id (`--rev-id`, checked, or a fresh one) and branch labels (`--branch-label`, checked) of a
+/// new revision in `graph`.
+pub(crate) fn id_and_labels(
+    rev_id: Option<&str>,
+    label: Option<&str>,
+    graph: &RevisionGraph,
+) -> Result<(String, Vec<String>), CliError> {
+    let id = match rev_id {
+        Some(id) => {
+            check_rev_id(id, Some(graph))?;
+            id.to_owned()
+        }
+        None => fresh_id(Some(graph)),
+    };
+    let labels = match label {
+        Some(l) => {
+            check_label(l, Some(graph))?;
+            vec![l.to_owned()]
+        }
+        None => Vec::new(),
+    };
+    Ok((id, labels))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

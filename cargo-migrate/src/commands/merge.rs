@@ -7,7 +7,7 @@ use crate::cli::MergeArgs;
 use crate::commands::{Ctx, new::write_created};
 use crate::error::CliError;
 use crate::project::resolve_revision;
-use crate::revision_file::{NewRevision, check_label, check_rev_id, fresh_id, now_rfc3339};
+use crate::revision_file::{NewRevision, id_and_labels, now_rfc3339};
 
 /// Runs `merge`.
 pub(crate) fn exec(args: MergeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
@@ -60,20 +60,7 @@ pub(crate) fn exec(args: MergeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliEr
             }
         }
     }
-    let id = match &args.rev_id {
-        Some(id) => {
-            check_rev_id(id, Some(graph))?;
-            id.clone()
-        }
-        None => fresh_id(Some(graph)),
-    };
-    let branch_labels = match &args.branch_label {
-        Some(l) => {
-            check_label(l, Some(graph))?;
-            vec![l.clone()]
-        }
-        None => Vec::new(),
-    };
+    let (id, branch_labels) = id_and_labels(args.rev_id.as_deref(), args.branch_label.as_deref(), graph)?;
     let rev = NewRevision {
         id,
         parents: parents.iter().map(|&i| graph.migration(i).revision.clone()).collect(),

@@ -8,26 +8,13 @@ use crate::commands::Ctx;
 use crate::error::CliError;
 use crate::output::Paint;
 use crate::project::{Project, resolve_revision};
-use crate::revision_file::{NewRevision, check_label, check_rev_id, fresh_id, now_rfc3339};
+use crate::revision_file::{NewRevision, id_and_labels, now_rfc3339};
 
 /// Runs `new`.
 pub(crate) fn exec(args: NewArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
     let project = ctx.project()?;
     let graph = &project.graph;
-    let id = match &args.rev_id {
-        Some(id) => {
-            check_rev_id(id, Some(graph))?;
-            id.clone()
-        }
-        None => fresh_id(Some(graph)),
-    };
-    let branch_labels = match &args.branch_label {
-        Some(l) => {
-            check_label(l, Some(graph))?;
-            vec![l.clone()]
-        }
-        None => Vec::new(),
-    };
+    let (id, branch_labels) = id_and_labels(args.rev_id.as_deref(), args.branch_label.as_deref(), graph)?;
     let parents = match &args.head {
         Some(head) => match resolve_revision(graph, head)? {
             Some(i) => vec![graph.migration(i).revision.clone()],

@@ -31,21 +31,21 @@ pub(crate) fn upgrade(args: UpgradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, 
         migrate_core::HeadPolicy::Single if !project.graph.is_empty() => "head".to_owned(),
         _ => "heads".to_owned(),
     });
-    let accept = accepted(&project, &args.accept_changed)?;
+    let accept = accepted(&project, &args.apply.accept_changed)?;
     if args.run.sql {
-        return offline(ctx, &project, Kind::Upgrade, &target, args.all_or_nothing, accept);
+        return offline(ctx, &project, Kind::Upgrade, &target, args.apply.all_or_nothing, accept);
     }
-    online(ctx, &project, Kind::Upgrade, &target, args.all_or_nothing, accept)
+    online(ctx, &project, Kind::Upgrade, &target, args.apply.all_or_nothing, accept)
 }
 
 /// Runs `downgrade`.
 pub(crate) fn downgrade(args: DowngradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
     let project = ctx.project()?;
-    let accept = accepted(&project, &args.accept_changed)?;
+    let accept = accepted(&project, &args.apply.accept_changed)?;
     if args.run.sql {
-        return offline(ctx, &project, Kind::Downgrade, &args.target, args.all_or_nothing, accept);
+        return offline(ctx, &project, Kind::Downgrade, &args.target, args.apply.all_or_nothing, accept);
     }
-    online(ctx, &project, Kind::Downgrade, &args.target, args.all_or_nothing, accept)
+    online(ctx, &project, Kind::Downgrade, &args.target, args.apply.all_or_nothing, accept)
 }
 
 /// Runs `stamp`.
