@@ -94,7 +94,7 @@ impl UrlSource {
 /// A database URL and where it came from.
 #[derive(Debug, Clone)]
 pub(crate) struct DatabaseUrl {
-    /// The URL to connect with (may hold a password: never print it, use [`redact`]).
+    /// The URL to connect with (may hold a password: never print it, use [`migrate_core::redact_url`]).
     pub(crate) url: String,
     /// Where it came from.
     pub(crate) source: UrlSource,
@@ -103,7 +103,7 @@ pub(crate) struct DatabaseUrl {
 impl DatabaseUrl {
     /// The URL with its password replaced by `***`.
     pub(crate) fn redacted(&self) -> String {
-        redact(&self.url)
+        migrate_core::redact_url(&self.url)
     }
 }
 
@@ -301,56 +301,6 @@ pub(crate) fn absolute_sqlite(url: &str, base: &Path) -> String {
     }
 }
 
-/// The URL with any password replaced by `***`.
-pub(crate) fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else { return url.to_owned() };
-    let authority_start = scheme_end + 3;
-    let rest = &url[authority_start..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let Some(at) = authority.rfind('@') else { return url.to_owned() };
-    let userinfo = &authority[..at];
-    let Some(colon) = userinfo.find(':') else { return url.to_owned() };
-    format!("{}{}:***{}", &url[..authority_start], &userinfo[..colon], &url[authority_start + at..])
-}
-
-/// The password in a URL, both as written and percent-decoded, for scrubbing from messages.
-pub(crate) fn passwords(url: &str) -> Vec<String> {
-    let Some(scheme_end) = url.find("://") else { return Vec::new() };
-    let rest = &url[scheme_end + 3..];
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    let Some(at) = authority.rfind('@') else { return Vec::new() };
-    let Some((_, password)) = authority[..at].split_once(':') else { return Vec::new() };
-    if password.is_empty() {
-        return Vec::new();
-    }
-    let mut out = vec![password.to_owned()];
-    let decoded = percent_decode(password);
-    if decoded != password {
-        out.push(decoded);
-    }
-    out
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = |b: u8| char::from(b).to_digit(16);
-            if let (Some(high), Some(low)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((high * 16 + low) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// `path` relative to `cwd` when inside it, else as is.
 pub(crate) fn display_path(path: &Path, cwd: &Path) -> String {
     let relative = |p: &Path, base: &Path| -> Option<String> {
@@ -365,31 +315,6 @@ pub(crate) fn display_path(path: &Path, cwd: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redaction_hides_only_the_password() {
-        let cases = [
-            ("postgres://bob:secret@db:5432/app", "postgres://bob:***@db:5432/app"),
-            (
-                "mysql://root:p%40ss@127.0.0.1/test?ssl-mode=disabled",
-                "mysql://root:***@127.0.0.1/test?ssl-mode=disabled",
-            ),
-            ("postgres://bob@db/app", "postgres://bob@db/app"),
-            ("postgres://bob:a@b@db/app", "postgres://bob:***@db/app"),
-            ("sqlite:migrate.db", "sqlite:migrate.db"),
-            ("not a url", "not a url"),
-        ];
-        for (url, want) in cases {
-            assert_eq!(redact(url), want, "{url}");
-        }
-    }
-
-    #[test]
-    fn passwords_are_found_encoded_and_decoded() {
-        assert_eq!(passwords("mysql://root:p%40ss@h/db"), ["p%40ss", "p@ss"]);
-        assert!(passwords("mysql://root@h/db").is_empty());
-        assert!(passwords("mysql://root:@h/db").is_empty());
-    }
 
     #[test]
     fn relative_sqlite_paths_are_anchored() {

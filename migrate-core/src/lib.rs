@@ -28,6 +28,7 @@ mod plan;
 mod problem;
 #[cfg(feature = "runtime")]
 mod runtime;
+mod secret;
 mod source;
 pub mod sql;
 mod target;
@@ -41,6 +42,7 @@ pub use plan::{Applied, Direction, Plan, PlanError, Step};
 pub use problem::{Location, Problem, ProblemKind, Problems};
 #[cfg(feature = "runtime")]
 pub use runtime::*;
+pub use secret::{redact_url, scrub_url, url_passwords};
 pub use source::{SourceFile, load_dir, load_files, read_dir};
 pub use sql::{Event, Options};
 pub use target::{Range, Target, TargetParseError};

@@ -21,7 +21,7 @@ mod text;
 use std::process::ExitCode;
 
 use crate::cli::{Command, GlobalOpts, MigrateCli};
-use crate::config::{self, Config};
+use crate::config::Config;
 use crate::error::{self, CliError};
 use crate::output::Output;
 use crate::project::Project;
@@ -44,12 +44,12 @@ impl<'o> Ctx<'o> {
     /// sources are reported with `-v`.
     pub(crate) fn config(&mut self) -> Result<Config, CliError> {
         if let Some(url) = &self.global.database_url {
-            for p in config::passwords(url) {
+            for p in migrate_core::url_passwords(url) {
                 self.out.add_secret(&p);
             }
         }
         let config = Config::load(&self.global)?;
-        for p in config::passwords(&config.database.url) {
+        for p in migrate_core::url_passwords(&config.database.url) {
             self.out.add_secret(&p);
         }
         self.out.verbose(format!("package: {} ({})", config.package.name, config.show(&config.package.manifest_path)));

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::error::Error;
+use crate::secret::{redact_url, scrub_url as scrub};
 use crate::sql::Dialect;
 
 /// How long [`Db::connect`] waits for a connection (and retries a server that refuses them).
@@ -164,104 +165,3 @@ from_pool!("sqlite", sqlx::SqlitePool, Sqlite);
 from_pool!("postgres", sqlx::PgPool, Postgres);
 from_pool!("mysql", sqlx::MySqlPool, MySql);
 
-/// `url` with its password (in the user-info part or a `password=` parameter) replaced by `***`.
-///
-/// ```
-/// use migrate_core::redact_url;
-/// assert_eq!(redact_url("postgres://ann:s3cret@db/app"), "postgres://ann:***@db/app");
-/// assert_eq!(redact_url("mysql://db/app?password=s3cret&ssl-mode=required"), "mysql://db/app?password=***&ssl-mode=required");
-/// assert_eq!(redact_url("sqlite:app.db"), "sqlite:app.db");
-/// ```
-pub fn redact_url(url: &str) -> String {
-    let mut out = url.to_owned();
-    if password(url).is_some() {
-        if let Some(scheme_end) = out.find("://") {
-            let rest_start = scheme_end + 3;
-            let authority_end = out[rest_start..].find(['/', '?', '#']).map_or(out.len(), |p| rest_start + p);
-            if let Some(at) = out[rest_start..authority_end].rfind('@') {
-                let info = &out[rest_start..rest_start + at];
-                if let Some(colon) = info.find(':') {
-                    let start = rest_start + colon + 1;
-                    out.replace_range(start..rest_start + at, "***");
-                }
-            }
-        }
-    }
-    if let Some(q) = out.find('?') {
-        let (head, query) = out.split_at(q + 1);
-        let query: Vec<String> = query
-            .split('&')
-            .map(|kv| match kv.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("pass") => {
-                    format!("{k}=***")
-                }
-                _ => kv.to_owned(),
-            })
-            .collect();
-        out = format!("{head}{}", query.join("&"));
-    }
-    out
-}
-
-/// The password of a URL, from its user-info or a `password=` parameter.
-fn password(url: &str) -> Option<String> {
-    let rest = &url[url.find("://")? + 3..];
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    let from_info = authority.rfind('@').and_then(|at| authority[..at].split_once(':')).map(|(_, p)| p.to_owned());
-    from_info.filter(|p| !p.is_empty()).or_else(|| {
-        let query = url.split_once('?')?.1;
-        query.split('&').find_map(|kv| {
-            let (k, v) = kv.split_once('=')?;
-            (k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("pass")).then(|| v.to_owned())
-        })
-    })
-}
-
-/// Removes `url`'s password (raw and percent-decoded) and the URL itself from `message`.
-pub(crate) fn scrub(url: &str, message: &str) -> String {
-    let mut out = message.replace(url, &redact_url(url));
-    if let Some(pass) = password(url) {
-        for form in [percent_decode(&pass), pass] {
-            if form.len() >= 2 || (!form.is_empty() && out.contains(&form)) {
-                out = out.replace(&form, "***");
-            }
-        }
-    }
-    out
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn passwords_never_survive() {
-        let url = "postgres://ann:p%40ss@db:5432/app";
-        assert_eq!(redact_url(url), "postgres://ann:***@db:5432/app");
-        assert_eq!(
-            scrub(url, "failed for p@ss at postgres://ann:p%40ss@db:5432/app"),
-            "failed for *** at postgres://ann:***@db:5432/app"
-        );
-        assert_eq!(redact_url("postgres://ann@db/app"), "postgres://ann@db/app");
-        assert_eq!(redact_url("postgres://db/app?user=a&password=x"), "postgres://db/app?user=a&password=***");
-        assert_eq!(percent_decode("a%2"), "a%2");
-    }
-}

@@ -32,6 +32,6 @@ mod migrator;
 /// The sqlx this crate is built with, for building pools of a matching version.
 pub use sqlx;
 
-pub use db::{CONNECT_TIMEOUT, Db, redact_url};
+pub use db::{CONNECT_TIMEOUT, Db};
 pub use error::{Aftermath, ChangedRevision, DirtyRevision, Error, ErrorKind, Resolution};
 pub use migrator::{AppliedRevision, LogEntry, Migrator, Report, Status, StepReport};
