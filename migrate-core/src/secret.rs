@@ -10,16 +10,16 @@
 /// ```
 pub fn redact_url(url: &str) -> String {
     let mut out = url.to_owned();
-    if password(url).is_some() {
-        if let Some(scheme_end) = out.find("://") {
-            let rest_start = scheme_end + 3;
-            let authority_end = out[rest_start..].find(['/', '?', '#']).map_or(out.len(), |p| rest_start + p);
-            if let Some(at) = out[rest_start..authority_end].rfind('@') {
-                let info = &out[rest_start..rest_start + at];
-                if let Some(colon) = info.find(':') {
-                    let start = rest_start + colon + 1;
-                    out.replace_range(start..rest_start + at, "***");
-                }
+    if password(url).is_some()
+        && let Some(scheme_end) = out.find("://")
+    {
+        let rest_start = scheme_end + 3;
+        let authority_end = out[rest_start..].find(['/', '?', '#']).map_or(out.len(), |p| rest_start + p);
+        if let Some(at) = out[rest_start..authority_end].rfind('@') {
+            let info = &out[rest_start..rest_start + at];
+            if let Some(colon) = info.find(':') {
+                let start = rest_start + colon + 1;
+                out.replace_range(start..rest_start + at, "***");
             }
         }
     }

@@ -28,6 +28,11 @@ fn sleep_sql(dialect: Dialect, ms: u32) -> String {
 /// Writes `n` migrations: `k000` creates the `runs` table; each `kNNN` creates table `kNNN`,
 /// waits `ms`, then records its run in `runs`. `broken` makes the last one fail at its end.
 fn write_chain(dir: &Path, dialect: Dialect, n: usize, ms: u32, broken: bool) {
+    write_chain_with(dir, dialect, n, ms, broken, false);
+}
+
+/// [`write_chain`], with every odd revision marked `transaction: false` when `no_tx` is set.
+fn write_chain_with(dir: &Path, dialect: Dialect, n: usize, ms: u32, broken: bool, no_tx: bool) {
     std::fs::create_dir_all(dir).unwrap();
     for i in 0..n {
         let id = format!("k{i:03}");
@@ -41,7 +46,8 @@ fn write_chain(dir: &Path, dialect: Dialect, n: usize, ms: u32, broken: bool) {
             up.push_str("\nINSERT INTO no_such_table VALUES (1);");
         }
         let down = if i == 0 { "DROP TABLE k000;\nDROP TABLE runs;".to_owned() } else { format!("DROP TABLE {id};") };
-        std::fs::write(dir.join(format!("{id}.sql")), migration_text(&id, &parent, "", &up, &down)).unwrap();
+        let header = if no_tx && i % 2 == 1 { "-- transaction: false" } else { "" };
+        std::fs::write(dir.join(format!("{id}.sql")), migration_text(&id, &parent, header, &up, &down)).unwrap();
     }
 }
 
@@ -72,18 +78,7 @@ async fn eight_processes_on(dialect: Dialect) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("migrations");
     write_chain(&dir, dialect, 16, 10, false);
-    let children: Vec<_> = (0..8).map(|_| runner(&t.url, &dir, 60_000).spawn().unwrap()).collect();
-    let mut applied = 0;
-    for child in children {
-        let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", text(&out));
-        applied += text(&out).trim().strip_prefix("ok ").unwrap().parse::<usize>().unwrap();
-    }
-    assert_eq!(applied, 16, "every migration ran in exactly one process");
-    let counts = run_counts(&t).await;
-    assert_eq!(counts.len(), 16);
-    assert!(counts.iter().all(|(_, n)| n == "1"), "{counts:?}");
-    assert_eq!(t.recorded().await.len(), 16);
+    eight_upgrades(&t, &dir).await;
 
     // A failing run leaves the lock free: the next run gets it at once.
     let broken_dir = tmp.path().join("broken");
@@ -100,6 +95,41 @@ async fn eight_processes_on(dialect: Dialect) {
         assert!(out.status.success(), "{}", text(&out));
         assert_eq!(t.recorded().await.len(), 18);
     }
+}
+
+/// Eight processes upgrade the 16 revisions in `dir` at once: each runs exactly once.
+async fn eight_upgrades(t: &TestDb, dir: &Path) {
+    let children: Vec<_> = (0..8).map(|_| runner(&t.url, dir, 60_000).spawn().unwrap()).collect();
+    let mut applied = 0;
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        applied += text(&out).trim().strip_prefix("ok ").unwrap().parse::<usize>().unwrap();
+    }
+    assert_eq!(applied, 16, "every migration ran in exactly one process");
+    let counts = run_counts(t).await;
+    assert_eq!(counts.len(), 16);
+    assert!(counts.iter().all(|(_, n)| n == "1"), "{counts:?}");
+    assert_eq!(t.recorded().await.len(), 16);
+}
+
+/// Regression: on SQLite, steps marked `transaction: false` ran in several processes at once,
+/// because only each step's own transaction serialised them.
+async fn eight_processes_without_transactions_on(dialect: Dialect) {
+    let t = TestDb::new(dialect);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("migrations");
+    write_chain_with(&dir, dialect, 16, 10, false, true);
+    eight_upgrades(&t, &dir).await;
+}
+
+#[test]
+fn eight_processes_without_transactions_sqlite() {
+    tokio_run(eight_processes_without_transactions_on(Dialect::Sqlite));
+}
+#[test]
+fn eight_processes_without_transactions_postgres() {
+    tokio_run(eight_processes_without_transactions_on(Dialect::Postgres));
 }
 
 #[test]

@@ -33,6 +33,9 @@ pub(crate) enum Conn {
 pub(crate) struct SqliteConn {
     conn: sqlx::pool::PoolConnection<sqlx::Sqlite>,
     armed: bool,
+    /// The run's lock on a file database: an OS lock on `<database>-migrate.lock`, released when
+    /// this is dropped or the process dies (SIGKILL included).
+    run_lock: Option<std::fs::File>,
 }
 
 #[cfg(feature = "sqlite")]
@@ -126,7 +129,9 @@ impl Conn {
             |e: sqlx::Error| Error::Connect { url: format!("the {} pool", db.dialect()), message: e.to_string() };
         Ok(match db {
             #[cfg(feature = "sqlite")]
-            Db::Sqlite(p) => Conn::Sqlite(SqliteConn { conn: p.acquire().await.map_err(fail)?, armed: false }),
+            Db::Sqlite(p) => {
+                Conn::Sqlite(SqliteConn { conn: p.acquire().await.map_err(fail)?, armed: false, run_lock: None })
+            }
             #[cfg(feature = "postgres")]
             Db::Postgres(p) => Conn::PgPooled(p.acquire().await.map_err(fail)?),
             #[cfg(feature = "mysql")]
@@ -147,7 +152,7 @@ impl Conn {
             Db::Sqlite(p) => {
                 // Closed rather than reused if the run is abandoned mid-transaction (panic,
                 // cancelled future); `finish` disarms that on the normal path.
-                Conn::Sqlite(SqliteConn { conn: p.acquire().await.map_err(fail)?, armed: true })
+                Conn::Sqlite(SqliteConn { conn: p.acquire().await.map_err(fail)?, armed: true, run_lock: None })
             }
             #[cfg(feature = "postgres")]
             Db::Postgres(p) => Conn::Pg(sqlx::PgConnection::connect_with(&p.connect_options()).await.map_err(fail)?),
@@ -257,15 +262,17 @@ impl Conn {
     }
 
     /// Takes the run's lock: a PostgreSQL advisory lock or a MySQL named lock, held by this
-    /// session until it ends; on SQLite, sets the busy timeout that `BEGIN IMMEDIATE` waits for.
+    /// session until it ends; on SQLite, an OS lock on a file beside the database (so
+    /// `transaction: false` steps run once too) plus the busy timeout `BEGIN IMMEDIATE` waits for.
     pub async fn lock(&mut self, tables: &Tables, timeout: Duration) -> Result<(), Error> {
         let ms = timeout.as_millis().clamp(1, i32::MAX as u128);
         match self.dialect() {
-            Dialect::Sqlite => self
-                .rows(&format!("PRAGMA busy_timeout = {ms}"))
-                .await
-                .map(drop)
-                .map_err(|f| f.database("cannot set SQLite's busy timeout")),
+            Dialect::Sqlite => {
+                self.rows(&format!("PRAGMA busy_timeout = {ms}"))
+                    .await
+                    .map_err(|f| f.database("cannot set SQLite's busy timeout"))?;
+                self.sqlite_file_lock(tables, timeout).await
+            }
             Dialect::Postgres => {
                 let key = pg_key(tables);
                 let sql = format!(
@@ -295,6 +302,58 @@ impl Conn {
                 Err(Error::LockTimeout { dialect: Dialect::MySql, waited: timeout, holder })
             }
         }
+    }
+
+    /// On a file database, waits up to `timeout` for an exclusive OS lock on
+    /// `<database>-migrate.lock` (one per history table) and keeps it until the connection is
+    /// dropped. In-memory databases live in one process and need none.
+    #[cfg(feature = "sqlite")]
+    async fn sqlite_file_lock(&mut self, tables: &Tables, timeout: Duration) -> Result<(), Error> {
+        use std::io::Write;
+        let rows = self
+            .rows("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .await
+            .map_err(|f| f.database("cannot read SQLite's database file name"))?;
+        let file = rows.first().and_then(|r| r.first()).cloned().flatten().unwrap_or_default();
+        if file.is_empty() {
+            return Ok(());
+        }
+        let name: String = tables.history_table().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        let suffix = if name == "migrate_history" { String::new() } else { format!("-{name}") };
+        let path = format!("{file}-migrate{suffix}.lock");
+        let io = |e: std::io::Error| Error::Connect {
+            url: path.clone(),
+            message: format!("cannot open the lock file: {e}"),
+        };
+        let mut lock_file =
+            std::fs::OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path).map_err(io)?;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            match lock_file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let holder =
+                        std::fs::read_to_string(&path).ok().map(|h| format!("{} (lock file {path})", h.trim()));
+                    return Err(Error::LockTimeout { dialect: Dialect::Sqlite, waited: timeout, holder });
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+            }
+        }
+        // Who holds it, for the message another process prints when it times out.
+        let _ = lock_file.set_len(0);
+        let _ = writeln!(lock_file, "process {} on {}", std::process::id(), hostname());
+        if let Conn::Sqlite(c) = self {
+            c.run_lock = Some(lock_file);
+        }
+        Ok(())
+    }
+
+    #[cfg(not(feature = "sqlite"))]
+    async fn sqlite_file_lock(&mut self, _: &Tables, _: Duration) -> Result<(), Error> {
+        Ok(())
     }
 
     async fn pg_holder(&mut self, key: u32) -> Option<String> {
@@ -364,13 +423,23 @@ fn mysql_lock_name(tables: &Tables) -> String {
 /// The character position a PostgreSQL error points at, if any.
 fn error_position(e: &sqlx::Error) -> Option<usize> {
     #[cfg(feature = "postgres")]
-    if let Some(pg) = e.as_database_error().and_then(|d| d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()) {
-        if let Some(sqlx::postgres::PgErrorPosition::Original(at)) = pg.position() {
-            return Some(at);
-        }
+    if let Some(pg) = e.as_database_error().and_then(|d| d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
+        && let Some(sqlx::postgres::PgErrorPosition::Original(at)) = pg.position()
+    {
+        return Some(at);
     }
     let _ = e;
     None
+}
+
+/// This machine's name, for lock-holder messages.
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "this machine".to_owned())
 }
 
 #[cfg(test)]

@@ -164,4 +164,3 @@ macro_rules! from_pool {
 from_pool!("sqlite", sqlx::SqlitePool, Sqlite);
 from_pool!("postgres", sqlx::PgPool, Postgres);
 from_pool!("mysql", sqlx::MySqlPool, MySql);
-

@@ -243,7 +243,7 @@ fn short(checksum: &str) -> &str {
 
 fn humantime_secs(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 { format!("{} s", ms / 1000) } else { format!("{:.1} s", d.as_secs_f64()) }
+    if ms.is_multiple_of(1000) { format!("{} s", ms / 1000) } else { format!("{:.1} s", d.as_secs_f64()) }
 }
 
 impl From<PlanError> for Error {

@@ -453,10 +453,11 @@ impl Migrator {
         let expected = self.expected_digest(target)?;
         let mut conn = Conn::pooled(db).await?;
         let Ok(last) = conn.rows(&generator.tables().select_last_state()).await else { return Ok(None) };
-        if let Some(row) = last.first() {
-            if col(row, 1).as_deref() == Some("0") && col(row, 0) == Some(expected.to_string()) {
-                return Ok(Some(Report::default()));
-            }
+        if let Some(row) = last.first()
+            && col(row, 1).as_deref() == Some("0")
+            && col(row, 0) == Some(expected.to_string())
+        {
+            return Ok(Some(Report::default()));
         }
         // The log does not vouch for the state (written offline, or by hand): read it all.
         let Ok(rows) = conn.rows(&generator.tables().select_digest()).await else { return Ok(None) };
@@ -592,10 +593,11 @@ impl Migrator {
             Op::Resolve(_) => Plan::default(),
         };
         let whole = self.options.all_or_nothing && !matches!(op, Op::Stamp(..));
-        if whole && !plan.is_empty() {
-            if let Some(reason) = all_or_nothing_refusal(&self.graph, &plan, conn.dialect()) {
-                return Err(Error::AllOrNothingRefused { reason });
-            }
+        if whole
+            && !plan.is_empty()
+            && let Some(reason) = all_or_nothing_refusal(&self.graph, &plan, conn.dialect())
+        {
+            return Err(Error::AllOrNothingRefused { reason });
         }
         let accepted: Vec<&crate::Migration> = judged
             .changed

@@ -12,11 +12,11 @@
 //!   step's history row is written first, marked dirty, and cleared when its last statement
 //!   succeeds; a dirty row stops every later run until [`Migrator::resolve_dirty`] says how it
 //!   ended. (While a step runs, [`Migrator::check`] from elsewhere sees it as dirty too.)
-//! - **SQLite**: each step is a `BEGIN IMMEDIATE` transaction that waits up to the lock timeout
-//!   for other writers; its history row goes first, so a process that loses a race to the same
-//!   step hits the primary key, rolls back and re-reads the state. Downgrades and bookkeeping
-//!   also compare `PRAGMA data_version`. Steps with `transaction: false` are not covered by this
-//!   between their statements.
+//! - **SQLite**: an OS lock on `<database>-migrate.lock` beside a file database, held for the
+//!   whole run and released by the operating system when the process ends (SIGKILL included), so
+//!   `transaction: false` steps run once too; each step is a `BEGIN IMMEDIATE` transaction that
+//!   waits up to the lock timeout for other writers, with its history row first so a writer that
+//!   bypasses the lock still hits the primary key. In-memory databases live in one process.
 //!
 //! The applied state is re-read under the lock, and every applied checksum is compared before
 //! anything changes. A run with nothing to do takes no lock: it compares one value (the digest
