@@ -102,7 +102,7 @@ mod tests {
             .iter()
             .map(|(id, parents)| {
                 let text = format!(
-                    "-- revision: {id}\n-- down_revision: {}\n-- migrate:up\n-- migrate:down\n",
+                    "-- revision: {id}\n-- down_revision: {}\n-- migrate:up\nSELECT 1;\n-- migrate:down\nSELECT 2;\n",
                     parents.join(", ")
                 );
                 migrate_core::parse(&format!("m/{id}.sql"), &text).unwrap()

@@ -54,7 +54,7 @@ fn workspace_members_are_chosen_with_p_or_by_directory() {
         std::fs::write(
             dir.join(format!("migrations/{rev}_first.sql")),
             format!(
-                "-- revision: {rev}\n-- down_revision:\n-- message: first of {name}\n-- migrate:up\n-- migrate:down\n"
+                "-- revision: {rev}\n-- down_revision:\n-- message: first of {name}\n-- migrate:up\nSELECT 1;\n-- migrate:down\nSELECT 1;\n"
             ),
         )
         .unwrap();

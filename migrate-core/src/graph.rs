@@ -113,15 +113,19 @@ impl RevisionGraph {
 
         let mut labels: HashMap<String, usize> = HashMap::new();
         for (i, m) in migrations.iter().enumerate() {
-            match &m.down {
-                Down::Missing if m.has_up_sql() => problems.push(Problem::new(
-                    ProblemKind::MissingDowngrade { revision: m.revision.clone() },
-                    m.at(m.lines.up),
-                )),
-                Down::Sql { sql, .. } if m.has_up_sql() && crate::migration::is_blank_sql(sql) => problems.push(
-                    Problem::new(ProblemKind::EmptyDowngrade { revision: m.revision.clone() }, m.at(m.lines.down)),
-                ),
-                _ => {}
+            let blank_down = match &m.down {
+                Down::Missing => true,
+                Down::Sql { sql, .. } => crate::migration::is_blank_sql(sql),
+                Down::Irreversible { .. } => false,
+            };
+            let revision = m.revision.clone();
+            if m.has_up_sql() && matches!(m.down, Down::Missing) {
+                problems.push(Problem::new(ProblemKind::MissingDowngrade { revision }, m.at(m.lines.up)));
+            } else if m.has_up_sql() && blank_down {
+                problems.push(Problem::new(ProblemKind::EmptyDowngrade { revision }, m.at(m.lines.down)));
+            } else if !m.has_up_sql() && blank_down && !m.is_merge() {
+                // A file `cargo migrate new` wrote and nobody filled in.
+                problems.push(Problem::new(ProblemKind::EmptyRevision { revision }, m.at(m.lines.up)));
             }
             for label in &m.branch_labels {
                 if let Some(&first) = labels.get(label) {

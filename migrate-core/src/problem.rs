@@ -138,6 +138,11 @@ pub enum ProblemKind {
         /// The revision.
         revision: String,
     },
+    /// A revision that is not a merge, with no SQL in either section (a file not filled in yet).
+    EmptyRevision {
+        /// The revision.
+        revision: String,
+    },
     /// A downgrade section with no SQL in it.
     EmptyDowngrade {
         /// The revision.
@@ -205,6 +210,7 @@ impl ProblemKind {
             SelfReference { .. } => "a revision cannot be its own parent; point it at the revision it follows".into(),
             Cycle { .. } => "break the cycle: one of these revisions must point down to a revision outside it".into(),
             MissingDowngrade { .. } => "add `-- migrate:down` with SQL that undoes the upgrade, or `-- migrate:down irreversible: <reason>`".into(),
+            EmptyRevision { .. } => "write the upgrade under `-- migrate:up` and what undoes it under `-- migrate:down`; only a merge revision (two or more down_revisions, see `cargo migrate merge`) may be empty".into(),
             EmptyDowngrade { .. } => "write SQL that undoes the upgrade, or mark it `-- migrate:down irreversible: <reason>`".into(),
             DuplicateLabel { .. } => "branch labels name one branch each; rename one of them".into(),
             MultipleHeads { .. } => "join them with `cargo migrate merge -m \"merge heads\"`, or declare the branch labels you keep on purpose: `migrate!(branches = [\"...\"])`".into(),
@@ -256,6 +262,7 @@ impl fmt::Display for ProblemKind {
             ),
             MissingDowngrade { revision } => write!(f, "revision `{revision}` has no `-- migrate:down` section"),
             EmptyDowngrade { revision } => write!(f, "revision `{revision}` has an empty downgrade"),
+            EmptyRevision { revision } => write!(f, "revision `{revision}` has no SQL in either section"),
             DuplicateLabel { label, first } => {
                 write!(f, "branch label `{label}` is declared twice (first in {}:{})", first.path, first.line)
             }

@@ -297,3 +297,11 @@ fn long_cycle_does_not_overflow() {
     let err = RevisionGraph::new(revs).unwrap_err();
     assert!(matches!(&err.0[0].kind, ProblemKind::Cycle { revisions } if revisions.len() == n));
 }
+
+#[test]
+fn a_revision_nobody_filled_in_is_refused() {
+    let empty = parse("m/e.sql", "-- revision: e\n-- down_revision: a\n-- migrate:up\n\n-- migrate:down\n\n").unwrap();
+    let err = RevisionGraph::new(vec![rev("a", &[], &[]), empty]).unwrap_err();
+    assert!(matches!(&err.0[0].kind, ProblemKind::EmptyRevision { revision } if revision == "e"), "{err}");
+    assert!(err.to_string().contains("m/e.sql:3:1"), "{err}");
+}
