@@ -238,3 +238,28 @@ fn all_or_nothing_rolls_back_the_whole_run_or_is_refused() {
     assert!(refused.stderr.contains("all-or-nothing mode is not possible"), "{}", refused.stderr);
     assert!(mysql.schema().is_empty());
 }
+
+/// Regression: `--sql` printed a script for runs the online command refuses.
+#[test]
+fn offline_scripts_refuse_what_online_runs_refuse() {
+    let pkg = Package::initialised();
+    pkg.revision("aaaa00000001", "one", "CREATE TABLE a (x int);", "DROP TABLE a;", &[]);
+    pkg.revision("bbbb00000001", "two", "CREATE TABLE b (x int);", "DROP TABLE b;", &[]);
+    let run = pkg.run(&["--database-url", "mysql://root@127.0.0.1/x", "upgrade", "--sql", "--all-or-nothing"]);
+    run.code(2);
+    assert!(run.stderr.contains("all-or-nothing mode is not possible"), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let run = pkg.run(&["upgrade", "--sql", "head:aaaa0000"]);
+    run.code(2);
+    assert!(run.stderr.contains("downgrade --sql head:aaaa0000"), "{}", run.stderr);
+}
+
+/// Regression: a URL typed without its scheme was echoed with its password.
+#[test]
+fn a_url_without_a_scheme_keeps_its_password_hidden() {
+    let pkg = Package::initialised();
+    let run = pkg.run(&["--database-url", "qa_user:s3cretPW@127.0.0.1/db", "current"]);
+    run.code(7);
+    assert!(!run.stderr.contains("s3cretPW") && !run.stdout.contains("s3cretPW"), "{}", run.stderr);
+    assert!(run.stderr.contains("qa_user:***@127.0.0.1/db"), "{}", run.stderr);
+}

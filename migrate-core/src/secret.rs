@@ -10,10 +10,8 @@
 /// ```
 pub fn redact_url(url: &str) -> String {
     let mut out = url.to_owned();
-    if password(url).is_some()
-        && let Some(scheme_end) = out.find("://")
-    {
-        let rest_start = scheme_end + 3;
+    if password(url).is_some() {
+        let rest_start = authority_start(url);
         let authority_end = out[rest_start..].find(['/', '?', '#']).map_or(out.len(), |p| rest_start + p);
         if let Some(at) = out[rest_start..authority_end].rfind('@') {
             let info = &out[rest_start..rest_start + at];
@@ -39,9 +37,15 @@ pub fn redact_url(url: &str) -> String {
     out
 }
 
+/// Where the `user:password@host` part starts: after `scheme://`, or at the start of a string
+/// typed without a scheme (`user:password@host/db`).
+fn authority_start(url: &str) -> usize {
+    url.find("://").map_or(0, |i| i + 3)
+}
+
 /// The password of a URL, from its user-info or a `password=` parameter, as written.
 fn password(url: &str) -> Option<String> {
-    let rest = &url[url.find("://")? + 3..];
+    let rest = &url[authority_start(url)..];
     let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
     let from_info = authority.rfind('@').and_then(|at| authority[..at].split_once(':')).map(|(_, p)| p.to_owned());
     from_info.filter(|p| !p.is_empty()).or_else(|| {
@@ -99,6 +103,8 @@ mod tests {
             ("postgres://db/app?user=a&password=x", "postgres://db/app?user=a&password=***"),
             ("sqlite:migrate.db", "sqlite:migrate.db"),
             ("not a url", "not a url"),
+            // Typed without a scheme: still a password.
+            ("qa_user:s3cretPW@127.0.0.1/db", "qa_user:***@127.0.0.1/db"),
         ];
         for (url, want) in cases {
             assert_eq!(redact_url(url), want, "{url}");

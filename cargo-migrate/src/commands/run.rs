@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use migrate_core::sql::{Dialect, script, stamp_script};
+use migrate_core::sql::{Dialect, all_or_nothing_refusal, script, stamp_script};
 use migrate_core::{Applied, Direction, Plan, Report, Target};
 
 use crate::cli::{DowngradeArgs, StampArgs, UpgradeArgs};
@@ -232,6 +232,22 @@ fn offline(
         Kind::Stamp { .. } => graph.plan_stamp(&applied, &target),
     }
     .map_err(plan_error)?;
+    if let (Kind::Upgrade, Some(from)) = (kind, from)
+        && plan.is_empty()
+        && from != to
+    {
+        return Err(CliError::Usage {
+            message: format!("`{to}` is not above `{from}`, so there is nothing to upgrade"),
+            help: format!("to go down, use `cargo migrate downgrade --sql {from}:{to}`"),
+        });
+    }
+    // Refused exactly as an online run would refuse it.
+    if all_or_nothing
+        && !matches!(kind, Kind::Stamp { .. })
+        && let Some(reason) = all_or_nothing_refusal(graph, &plan, dialect)
+    {
+        return Err(db::error(migrate_core::Error::AllOrNothingRefused { reason }, project));
+    }
     let mut options = db::options(&project.config);
     options.all_or_nothing = all_or_nothing;
     ctx.out.verbose(format!("offline {} script: {} step(s)", dialect.name(), plan.steps.len()));

@@ -166,7 +166,8 @@ pub enum Error {
         "{} of `{revision}` failed at {path}:{line}: {message}{}",
         if matches!(direction, Direction::Up) { "upgrade" } else { "downgrade" },
         match aftermath {
-            Aftermath::RolledBack => "\n  note: the revision was rolled back and is not recorded; revisions before it stay applied".to_owned(),
+            Aftermath::RolledBack if matches!(direction, Direction::Up) => "\n  note: the revision was rolled back and is not recorded; revisions before it stay applied".to_owned(),
+            Aftermath::RolledBack => "\n  note: the downgrade was rolled back, so the revision is still applied; revisions reverted before it stay reverted".to_owned(),
             Aftermath::RolledBackAll => "\n  note: the whole run was rolled back; nothing changed".to_owned(),
             Aftermath::Partial => "\n  note: this revision runs outside a transaction (`transaction: false`), so the statements before this one stay applied and are not recorded; undo them or make them idempotent before running it again".to_owned(),
             Aftermath::Dirty => format!("\n  note: MySQL commits DDL as it runs, so the revision is now recorded as dirty and every run refuses to continue until it is resolved: finish it by hand and mark it applied, or undo it and mark it unapplied (Migrator::resolve_dirty, or `cargo migrate resolve {revision} --applied | --unapplied`)"),
