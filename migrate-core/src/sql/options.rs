@@ -135,13 +135,15 @@ impl Options {
         self
     }
 
-    /// Who is applying: [`applied_by`](Self::applied_by), else `$USER` / `$USERNAME`, else `unknown`.
+    /// Who is applying: [`applied_by`](Self::applied_by), else `$USER` / `$LOGNAME` /
+    /// `$USERNAME`, else the account of the process's user id (containers and CI often set no
+    /// `$USER`), else `unknown`.
     pub fn who(&self) -> String {
         self.applied_by
             .clone()
-            .or_else(|| std::env::var("USER").ok())
-            .or_else(|| std::env::var("USERNAME").ok())
+            .or_else(|| ["USER", "LOGNAME", "USERNAME"].into_iter().find_map(|k| std::env::var(k).ok()))
             .filter(|s| !s.is_empty())
+            .or_else(account_of_this_process)
             .unwrap_or_else(|| "unknown".to_owned())
     }
 
@@ -150,5 +152,35 @@ impl Options {
         if let Some(hook) = &self.on_event {
             hook(&event);
         }
+    }
+}
+
+/// The account name of this process's real user id, from `/proc` and `/etc/passwd` (Linux).
+fn account_of_this_process() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status.lines().find_map(|l| l.strip_prefix("Uid:"))?.split_whitespace().next()?.to_owned();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid).then(|| name.to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn the_process_account_is_found_without_environment_variables() {
+        let name = account_of_this_process().expect("this process's uid is in /etc/passwd");
+        assert!(!name.is_empty() && !name.contains(':'), "{name}");
+    }
+
+    #[test]
+    fn an_explicit_name_wins() {
+        let options = Options { applied_by: Some("deploy-bot".into()), ..Options::default() };
+        assert_eq!(options.who(), "deploy-bot");
     }
 }
