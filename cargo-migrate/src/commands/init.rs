@@ -115,7 +115,7 @@ pub(crate) fn exec(_args: InitArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliEr
     }
 
     for d in &done {
-        ctx.out.line(format!("{} {d}", ctx.out.paint(Paint::Good, "✓")));
+        ctx.out.info(format!("{} {d}", ctx.out.paint(Paint::Good, "✓")));
     }
     if done.iter().any(|d| !d.contains("already")) {
         ctx.out.status(format!(
