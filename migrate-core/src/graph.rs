@@ -137,6 +137,11 @@ impl RevisionGraph {
                         },
                         m.at(m.lines.branch_labels),
                     ));
+                } else if index.contains_key(label) {
+                    problems.push(Problem::new(
+                        ProblemKind::LabelIsRevision { label: label.clone() },
+                        m.at(m.lines.branch_labels),
+                    ));
                 } else {
                     labels.insert(label.clone(), i);
                 }

@@ -155,6 +155,11 @@ pub enum ProblemKind {
         /// Where it was declared first.
         first: Location,
     },
+    /// A branch label that is also a revision id, so `<label>` targets would be ambiguous.
+    LabelIsRevision {
+        /// The label.
+        label: String,
+    },
     /// A single head is required but there are several.
     MultipleHeads {
         /// Each head and where it is declared.
@@ -213,6 +218,7 @@ impl ProblemKind {
             EmptyRevision { .. } => "write the upgrade under `-- migrate:up` and what undoes it under `-- migrate:down`; only a merge revision (two or more down_revisions, see `cargo migrate merge`) may be empty".into(),
             EmptyDowngrade { .. } => "write SQL that undoes the upgrade, or mark it `-- migrate:down irreversible: <reason>`".into(),
             DuplicateLabel { .. } => "branch labels name one branch each; rename one of them".into(),
+            LabelIsRevision { .. } => "rename the label: a branch label may not be a revision id".into(),
             MultipleHeads { .. } => "join them with `cargo migrate merge -m \"merge heads\"`, or declare the branch labels you keep on purpose: `migrate!(branches = [\"...\"])`".into(),
             UndeclaredLabel { .. } => "add `-- branch_labels: <label>` to the revision that starts the branch, or remove it from `branches = [...]`".into(),
             BranchHeads { label, .. } => format!("join them with `cargo migrate merge -m \"merge {label}\" <heads>`"),
@@ -272,6 +278,7 @@ impl fmt::Display for ProblemKind {
                     heads.iter().map(|(h, at)| format!("`{h}` ({}:{})", at.path, at.line)).collect();
                 write!(f, "{}", list.join(", "))
             }
+            LabelIsRevision { label } => write!(f, "branch label `{label}` is also a revision id"),
             UndeclaredLabel { label } => write!(f, "declared branch `{label}` is not the label of any revision"),
             BranchHeads { label, heads } => {
                 write!(f, "branch `{label}` has {} heads: {}", heads.len(), heads.join(", "))

@@ -305,3 +305,9 @@ fn a_revision_nobody_filled_in_is_refused() {
     assert!(matches!(&err.0[0].kind, ProblemKind::EmptyRevision { revision } if revision == "e"), "{err}");
     assert!(err.to_string().contains("m/e.sql:3:1"), "{err}");
 }
+
+#[test]
+fn a_label_may_not_be_a_revision_id() {
+    let err = RevisionGraph::new(vec![rev("a", &[], &[]), labelled("b", &["a"], "a")]).unwrap_err();
+    assert!(matches!(&err.0[0].kind, ProblemKind::LabelIsRevision { label } if label == "a"), "{err}");
+}
