@@ -314,6 +314,29 @@ async fn sqlite_lock_is_reported_when_another_writer_holds_it() {
     assert_eq!(t.recorded().await, ["m1"]);
 }
 
+#[tokio::test]
+async fn sqlite_run_lock_times_out_naming_its_holder_and_is_free_once_released() {
+    use std::io::Write;
+    let t = TestDb::new(Dialect::Sqlite);
+    let db = t.db().await;
+    let file = t.try_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'").await.unwrap();
+    let lock_path = format!("{file}-migrate.lock");
+    let mut held = std::fs::OpenOptions::new().create(true).truncate(true).write(true).open(&lock_path).unwrap();
+    held.lock().unwrap();
+    writeln!(held, "process 4242 on test-host").unwrap();
+    let m = Migrator::new(graph(vec![ok_first()]))
+        .with_options(Options::default().lock_timeout(std::time::Duration::from_millis(300)));
+    let err = m.upgrade(&db, &Target::Head).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Lock, "{err}");
+    let text = err.to_string();
+    assert!(text.contains("process 4242 on test-host") && text.contains(&lock_path), "{text}");
+    let recorded = t.try_scalar("SELECT count(*) FROM migrate_history").await;
+    assert!(recorded.is_none_or(|n| n == "0"), "nothing ran without the lock");
+    drop(held);
+    m.upgrade(&db, &Target::Head).await.unwrap();
+    assert_eq!(t.recorded().await, ["m1"]);
+}
+
 async fn lock_timeout_names_the_holder_on(dialect: Dialect) {
     let t = TestDb::new(dialect);
     let db = t.db().await;
