@@ -345,6 +345,8 @@ impl Conn {
         // Who holds it, for the message another process prints when it times out.
         let _ = lock_file.set_len(0);
         let _ = writeln!(lock_file, "process {} on {}", std::process::id(), hostname());
+        // Irrefutable when SQLite is the only backend compiled in.
+        #[allow(irrefutable_let_patterns)]
         if let Conn::Sqlite(c) = self {
             c.run_lock = Some(lock_file);
         }
@@ -433,6 +435,7 @@ fn error_position(e: &sqlx::Error) -> Option<usize> {
 }
 
 /// This machine's name, for lock-holder messages.
+#[cfg(feature = "sqlite")]
 fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
         .ok()

@@ -62,22 +62,7 @@ impl Db {
             #[cfg(feature = "postgres")]
             Dialect::Postgres => {
                 let url = url.replacen("postgresql://", "postgres://", 1);
-                let pool = sqlx::postgres::PgPoolOptions::new()
-                    .max_connections(4)
-                    .acquire_timeout(CONNECT_TIMEOUT)
-                    .test_before_acquire(false)
-                    .connect(&url)
-                    .await;
-                match pool {
-                    Ok(pool) => Ok(Db::Postgres(pool)),
-                    // The pool only says it timed out: one direct attempt tells why.
-                    Err(sqlx::Error::PoolTimedOut) => {
-                        use sqlx::Connection;
-                        let why = sqlx::PgConnection::connect(&url).await.err().unwrap_or(sqlx::Error::PoolTimedOut);
-                        Err(fail(why))
-                    }
-                    Err(e) => Err(fail(e)),
-                }
+                server_pool(&url).await.map(Db::Postgres).map_err(fail)
             }
             #[cfg(feature = "mysql")]
             Dialect::MySql => {
@@ -85,21 +70,7 @@ impl Db {
                     Some(rest) => format!("mysql://{rest}"),
                     None => url.to_owned(),
                 };
-                let pool = sqlx::mysql::MySqlPoolOptions::new()
-                    .max_connections(4)
-                    .acquire_timeout(CONNECT_TIMEOUT)
-                    .test_before_acquire(false)
-                    .connect(&url)
-                    .await;
-                match pool {
-                    Ok(pool) => Ok(Db::MySql(pool)),
-                    Err(sqlx::Error::PoolTimedOut) => {
-                        use sqlx::Connection;
-                        let why = sqlx::MySqlConnection::connect(&url).await.err().unwrap_or(sqlx::Error::PoolTimedOut);
-                        Err(fail(why))
-                    }
-                    Err(e) => Err(fail(e)),
-                }
+                server_pool(&url).await.map(Db::MySql).map_err(fail)
             }
             #[allow(unreachable_patterns)]
             other => Err(unsupported(&format!(
@@ -141,6 +112,25 @@ impl Db {
 impl From<&Db> for Db {
     fn from(db: &Db) -> Self {
         db.clone()
+    }
+}
+
+/// A pool for a database server. When the pool only says it timed out, one direct attempt
+/// tells why (refused, wrong password, unknown database).
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+async fn server_pool<DB: sqlx::Database>(url: &str) -> Result<sqlx::Pool<DB>, sqlx::Error> {
+    use sqlx::Connection;
+    let pool = sqlx::pool::PoolOptions::<DB>::new()
+        .max_connections(4)
+        .acquire_timeout(CONNECT_TIMEOUT)
+        .test_before_acquire(false)
+        .connect(url)
+        .await;
+    match pool {
+        Err(sqlx::Error::PoolTimedOut) => {
+            Err(DB::Connection::connect(url).await.err().unwrap_or(sqlx::Error::PoolTimedOut))
+        }
+        other => other,
     }
 }
 
