@@ -725,6 +725,19 @@ impl Migrator {
         }
     }
 
+    /// Tells the progress hook that `step` (number `position` of `total`) starts.
+    fn started(&self, step: Step, position: usize, total: usize) {
+        let revision = self.graph.migration(step.index).revision.clone();
+        self.options.emit(Event::Started { revision, direction: step.direction, index: position, total });
+    }
+
+    /// Tells the progress hook that `step` finished, and returns its line of the report.
+    fn finished(&self, step: Step, duration: std::time::Duration) -> StepReport {
+        let revision = self.graph.migration(step.index).revision.clone();
+        self.options.emit(Event::Finished { revision: revision.clone(), direction: step.direction, duration });
+        StepReport { revision, direction: step.direction, duration }
+    }
+
     async fn run_steps(
         &self,
         conn: &mut Conn,
@@ -738,13 +751,7 @@ impl Migrator {
         let mut remaining: std::collections::VecDeque<Step> = plan.steps.into();
         let mut position = 0;
         while let Some(&step) = remaining.front() {
-            let m = self.graph.migration(step.index);
-            self.options.emit(Event::Started {
-                revision: m.revision.clone(),
-                direction: step.direction,
-                index: position,
-                total,
-            });
+            self.started(step, position, total);
             let start = Instant::now();
             let mut after = digest;
             self.toggle(&mut after, step);
@@ -754,12 +761,7 @@ impl Migrator {
                     let duration = start.elapsed();
                     remaining.pop_front();
                     position += 1;
-                    self.options.emit(Event::Finished {
-                        revision: m.revision.clone(),
-                        direction: step.direction,
-                        duration,
-                    });
-                    report.steps.push(StepReport { revision: m.revision.clone(), direction: step.direction, duration });
+                    report.steps.push(self.finished(step, duration));
                 }
                 Err(StepError::Replan | StepError::Duplicate) => {
                     // Another process changed the database (SQLite): re-read, re-check, and drop
@@ -898,13 +900,7 @@ impl Migrator {
         let total = plan.steps.len();
         let mut report = Report::default();
         for (position, &step) in plan.steps.iter().enumerate() {
-            let m = self.graph.migration(step.index);
-            self.options.emit(Event::Started {
-                revision: m.revision.clone(),
-                direction: step.direction,
-                index: position,
-                total,
-            });
+            self.started(step, position, total);
             let start = Instant::now();
             self.toggle(&mut digest, step);
             let batches = generator.step(step, Timing::Unknown, Some(&digest));
@@ -922,8 +918,7 @@ impl Migrator {
                 }
             }
             let duration = start.elapsed();
-            self.options.emit(Event::Finished { revision: m.revision.clone(), direction: step.direction, duration });
-            report.steps.push(StepReport { revision: m.revision.clone(), direction: step.direction, duration });
+            report.steps.push(self.finished(step, duration));
         }
         if let Err(f) = conn.batch(&[dialect.commit()]).await {
             conn.quietly("ROLLBACK").await;
