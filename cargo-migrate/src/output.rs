@@ -2,7 +2,10 @@
 //! (stderr), colour decided once, verbosity applied in one place, and secrets scrubbed.
 
 use std::fmt::Display;
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
+
+use migrate_core::text::{escape_unsafe, is_unsafe_char};
 
 use anstyle::{AnsiColor, Style};
 use clap::ValueEnum;
@@ -79,6 +82,8 @@ pub(crate) struct Output {
     pub(crate) err_color: bool,
     /// Whether stderr is an interactive terminal (progress bars are drawn only there).
     pub(crate) err_is_terminal: bool,
+    /// Whether stdout is an interactive terminal.
+    out_is_terminal: bool,
     /// `-q`: only results and errors.
     pub(crate) quiet: bool,
     /// `-v` count.
@@ -97,6 +102,7 @@ impl Output {
             color: color.decide(out_tty),
             err_color: color.decide(err_tty),
             err_is_terminal: err_tty,
+            out_is_terminal: out_tty,
             quiet: false,
             verbose: 0,
             secrets: Vec::new(),
@@ -112,6 +118,7 @@ impl Output {
             color: false,
             err_color: false,
             err_is_terminal: false,
+            out_is_terminal: false,
             quiet: false,
             verbose: 0,
             secrets: Vec::new(),
@@ -147,11 +154,24 @@ impl Output {
         paint_if(self.err_color, paint, text)
     }
 
-    /// A result line on stdout (always printed).
+    /// A result line on stdout (always printed). Control characters that came with user text
+    /// (a message, a path, a database's error) are shown escaped, never sent to the terminal.
     pub(crate) fn line(&mut self, text: impl Display) {
         let text = self.scrub(&text.to_string());
+        let text = terminal_safe(&text, self.color);
         // A closed pipe (`| head`) is not an error worth reporting.
         let _ = writeln!(self.out, "{text}");
+    }
+
+    /// A script on stdout (`--sql`): written byte for byte when stdout is a file or a pipe, so
+    /// the SQL is exactly what runs; escaped like any other text when it is a terminal.
+    pub(crate) fn script(&mut self, text: &str) {
+        if self.out_is_terminal {
+            self.line(text);
+        } else {
+            let text = self.scrub(text);
+            let _ = writeln!(self.out, "{text}");
+        }
     }
 
     /// A result line on stdout, hidden by `-q` (summaries of what a command did).
@@ -190,6 +210,7 @@ impl Output {
     /// Raw text on stderr, always shown (errors).
     pub(crate) fn error_text(&mut self, text: &str) {
         let text = self.scrub(text);
+        let text = terminal_safe(&text, self.err_color);
         let _ = writeln!(self.err, "{}", text.trim_end_matches('\n'));
     }
 
@@ -198,6 +219,40 @@ impl Output {
         let _ = self.out.flush();
         let _ = self.err.flush();
     }
+}
+
+/// `text` with every control character escaped (`\r`, `\u{1b}`…) except line feeds and tabs,
+/// and, when `colored`, the colour sequences (`ESC [ … m`) this tool and its error renderer
+/// write: nothing a message, a file name or a database error holds can move the cursor, clear
+/// the screen, set the window title or ring the bell.
+fn terminal_safe(text: &str, colored: bool) -> Cow<'_, str> {
+    if !text.chars().any(|c| c != '\n' && is_unsafe_char(c)) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if c == '\u{1b}' && colored && let Some(len) = sgr_len(rest) {
+            out.push_str(&rest[..len]);
+            rest = &rest[len..];
+            continue;
+        }
+        if c == '\n' {
+            out.push('\n');
+        } else {
+            out.push_str(&escape_unsafe(c.encode_utf8(&mut [0; 4])));
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    Cow::Owned(out)
+}
+
+/// The length of a Select Graphic Rendition sequence (`ESC [ digits and ; m`) at the start of
+/// `text`, if there is one.
+fn sgr_len(text: &str) -> Option<usize> {
+    let body = text.strip_prefix("\u{1b}[")?;
+    let params = body.bytes().take_while(|b| b.is_ascii_digit() || *b == b';').count();
+    (body.as_bytes().get(params) == Some(&b'm')).then_some(2 + params + 1)
 }
 
 fn paint_if(on: bool, paint: Paint, text: impl Display) -> String {
@@ -217,6 +272,20 @@ mod tests {
     fn never_and_always_win_over_the_environment() {
         assert!(!ColorChoice::Never.decide(true));
         assert!(ColorChoice::Always.decide(false));
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        let hostile = "add index\r\u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31m\u{202e}txt.sql";
+        let shown = terminal_safe(hostile, false);
+        assert_eq!(shown, "add index\\r\\u{1b}]0;owned\\u{7}\\u{1b}[2J\\u{9b}31m\\u{202e}txt.sql");
+        assert!(!shown.chars().any(|c| c.is_control()));
+        // Our own colours pass when colour is on; other sequences are still escaped.
+        let painted = format!("{} \u{1b}[2J", paint_if(true, Paint::Bad, "error:"));
+        let shown = terminal_safe(&painted, true);
+        assert!(shown.starts_with(&paint_if(true, Paint::Bad, "error:")), "{shown:?}");
+        assert!(shown.ends_with(" \\u{1b}[2J"), "{shown:?}");
+        assert_eq!(terminal_safe("two\nlines\twith tab", false), "two\nlines\twith tab");
     }
 
     #[test]

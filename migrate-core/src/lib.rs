@@ -32,6 +32,7 @@ mod secret;
 mod source;
 pub mod sql;
 mod target;
+pub mod text;
 
 pub use checksum::{Checksum, normalize};
 pub use embedded::{EmbeddedDown, EmbeddedMigration, Migrations};
@@ -42,7 +43,7 @@ pub use plan::{Applied, Direction, Plan, PlanError, Step};
 pub use problem::{Location, Problem, ProblemKind, Problems};
 #[cfg(feature = "runtime")]
 pub use runtime::*;
-pub use secret::{redact_url, scrub_url, url_passwords};
+pub use secret::{password_needs_encoding, redact_url, scrub_url, url_passwords};
 pub use source::{SourceFile, load_dir, load_files, read_dir};
 pub use sql::{Event, Options};
 pub use target::{Range, Target, TargetParseError};

@@ -4,6 +4,7 @@
 use crate::checksum::{Checksum, normalize};
 use crate::migration::{Down, Lines, Migration, is_valid_id, is_valid_label};
 use crate::problem::{Location, Problem, ProblemKind, Problems, closest};
+use crate::text::is_unsafe_char;
 
 const KEYS: [&str; 7] =
     ["revision", "down_revision", "message", "created", "depends_on", "branch_labels", "transaction"];
@@ -54,6 +55,13 @@ pub fn parse(path: &str, text: &str) -> Result<Migration, Problems> {
                     } else {
                         if matches!(start, DownStart::Irreversible(ref r) if r.is_empty()) {
                             p.problem(ProblemKind::MissingIrreversibleReason, line_no, 1);
+                        }
+                        if let DownStart::Irreversible(reason) = &start
+                            && let Some(character) = reason.chars().find(|&c| is_unsafe_char(c))
+                        {
+                            let column = line.chars().position(|c| c == character).map_or(1, |p| p as u32 + 1);
+                            let key = "irreversible".to_owned();
+                            p.problem(ProblemKind::ControlCharacter { key, character }, line_no, column);
                         }
                         p.lines.down = line_no;
                         down = Some((start, String::new(), line_no + 1));
@@ -243,6 +251,12 @@ impl Parser<'_> {
             return;
         }
         *slot = line_no;
+        if let Some((at, character)) = value.chars().enumerate().find(|&(_, c)| is_unsafe_char(c)) {
+            // Refused before anything uses the value: it would end a `--` comment early in an
+            // offline script (psql reads a lone CR as a line end) or drive a terminal.
+            self.problem(ProblemKind::ControlCharacter { key: key.to_owned(), character }, line_no, value_column + at as u32);
+            return;
+        }
         match key {
             "revision" => {
                 if is_valid_id(value) {
@@ -408,6 +422,25 @@ mod tests {
         let m = parse("a.sql", "-- Adds a table. Note: careful\n-- revision: a\n-- down_revision:\n-- migrate:up\n")
             .unwrap();
         assert_eq!(m.revision, "a");
+    }
+
+    #[test]
+    fn control_characters_in_header_values_are_refused_where_they_are() {
+        let text = "-- revision: aaaa\n-- down_revision:\n-- message: harmless\rDROP TABLE victim; --\n\
+                    -- created: 2026\u{1b}[2J\n-- migrate:up\nSELECT 1;\n-- migrate:down irreversible: no\u{7}pe\n";
+        let found = kinds(text);
+        assert_eq!(
+            found,
+            [
+                (3, ProblemKind::ControlCharacter { key: "message".into(), character: '\r' }),
+                (4, ProblemKind::ControlCharacter { key: "created".into(), character: '\u{1b}' }),
+                (7, ProblemKind::ControlCharacter { key: "irreversible".into(), character: '\u{7}' }),
+            ]
+        );
+        let problems = parse("m/a.sql", text).err().map(|p| p.0).unwrap_or_default();
+        assert_eq!(problems[0].location.column, 21, "points at the CR itself");
+        // A CRLF file is not affected: its line ends are normalised first.
+        assert!(parse("m/a.sql", "-- revision: aaaa\r\n-- down_revision:\r\n-- message: ok\r\n-- migrate:up\r\nSELECT 1;\r\n-- migrate:down\r\nSELECT 1;\r\n").is_ok());
     }
 
     #[test]

@@ -98,6 +98,15 @@ pub enum ProblemKind {
     MissingUp,
     /// `-- migrate:down irreversible:` without a reason.
     MissingIrreversibleReason,
+    /// A header value (or an irreversible reason) holds a control character: a carriage return,
+    /// an escape, a bidirectional override… Such text would end a `--` comment early in an
+    /// offline script or drive the terminal it is printed on.
+    ControlCharacter {
+        /// The header key (`message`, `created`…), or `irreversible` for the reason.
+        key: String,
+        /// The character.
+        character: char,
+    },
     /// Two files declare the same revision id.
     DuplicateRevision {
         /// The id.
@@ -208,6 +217,9 @@ impl ProblemKind {
             SqlOutsideSection => "put SQL under `-- migrate:up` or `-- migrate:down`; header lines look like `-- key: value`".into(),
             MissingUp => "add a `-- migrate:up` line followed by the upgrade SQL (it may be empty)".into(),
             MissingIrreversibleReason => "say why: `-- migrate:down irreversible: <reason>`".into(),
+            ControlCharacter { .. } => {
+                "remove the character (an editor that shows invisible characters helps); header values are plain one-line text".into()
+            }
             DuplicateRevision { .. } => "give one of them a new id (`cargo migrate new` generates one) and re-point its children".into(),
             UnknownDownRevision { suggestion: Some(s), .. } | UnknownDependency { suggestion: Some(s), .. } => format!("did you mean `{s}`?"),
             UnknownDownRevision { suggestion: None, .. } => "point it at an existing revision (`cargo migrate heads` lists the heads), or leave it empty for a base revision".into(),
@@ -250,6 +262,9 @@ impl fmt::Display for ProblemKind {
             SqlOutsideSection => write!(f, "SQL before `-- migrate:up`"),
             MissingUp => write!(f, "no `-- migrate:up` section"),
             MissingIrreversibleReason => write!(f, "`irreversible:` without a reason"),
+            ControlCharacter { key, character } => {
+                write!(f, "the `{key}` value contains the control character U+{:04X}", u32::from(*character))
+            }
             DuplicateRevision { revision, first } => {
                 write!(f, "duplicate revision id `{revision}` (also declared in {}:{})", first.path, first.line)
             }

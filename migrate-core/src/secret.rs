@@ -10,25 +10,15 @@
 /// ```
 pub fn redact_url(url: &str) -> String {
     let mut out = url.to_owned();
-    if password(url).is_some() {
-        let rest_start = authority_start(url);
-        let authority_end = out[rest_start..].find(['/', '?', '#']).map_or(out.len(), |p| rest_start + p);
-        if let Some(at) = out[rest_start..authority_end].rfind('@') {
-            let info = &out[rest_start..rest_start + at];
-            if let Some(colon) = info.find(':') {
-                let start = rest_start + colon + 1;
-                out.replace_range(start..rest_start + at, "***");
-            }
-        }
+    if let Some(range) = info_password(url) {
+        out.replace_range(range, "***");
     }
     if let Some(q) = out.find('?') {
         let (head, query) = out.split_at(q + 1);
         let query: Vec<String> = query
             .split('&')
             .map(|kv| match kv.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("pass") => {
-                    format!("{k}=***")
-                }
+                Some((k, _)) if is_password_key(k) => format!("{k}=***"),
                 _ => kv.to_owned(),
             })
             .collect();
@@ -37,23 +27,58 @@ pub fn redact_url(url: &str) -> String {
     out
 }
 
+fn is_password_key(k: &str) -> bool {
+    k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("pass")
+}
+
 /// Where the `user:password@host` part starts: after `scheme://`, or at the start of a string
 /// typed without a scheme (`user:password@host/db`).
 fn authority_start(url: &str) -> usize {
     url.find("://").map_or(0, |i| i + 3)
 }
 
+/// The byte range of the user-info password: from after `user:` to the **last** `@` of the URL.
+/// The last one rather than the first after the scheme, because a password that is not
+/// percent-encoded may itself hold `@`, `/`, `?` or `#` (`user:p@ss:w/rd?x@host/db`); such a URL
+/// does not parse, and its password must stay hidden all the same. (A URL with `@` in its query
+/// and a port loses a little more than its password in messages; it never shows a password.)
+fn info_password(url: &str) -> Option<std::ops::Range<usize>> {
+    let start = authority_start(url);
+    let rest = &url[start..];
+    let at = rest.rfind('@')?;
+    let colon = rest[..at].find(':')?;
+    (colon + 1 < at).then(|| start + colon + 1..start + at)
+}
+
 /// The password of a URL, from its user-info or a `password=` parameter, as written.
 fn password(url: &str) -> Option<String> {
-    let rest = &url[authority_start(url)..];
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    let from_info = authority.rfind('@').and_then(|at| authority[..at].split_once(':')).map(|(_, p)| p.to_owned());
-    from_info.filter(|p| !p.is_empty()).or_else(|| {
+    info_password(url).map(|r| url[r].to_owned()).or_else(|| {
         let query = url.split_once('?')?.1;
         query.split('&').find_map(|kv| {
             let (k, v) = kv.split_once('=')?;
-            (k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("pass")).then(|| v.to_owned())
+            (is_password_key(k) && !v.is_empty()).then(|| v.to_owned())
         })
+    })
+}
+
+/// Whether `url`'s user-info password holds characters that must be percent-encoded (`@`, `/`,
+/// `?`, `#`, `[`, `]`, a space, a `%` not followed by two hex digits): such a URL cannot be read
+/// as written, and the message about it should say how to fix it.
+///
+/// ```
+/// use migrate_core::password_needs_encoding;
+/// assert!(password_needs_encoding("postgres://u:p@ss:w/rd%41?#&=x y@host/db"));
+/// assert!(!password_needs_encoding("postgres://u:p%40ss:x!@host/db"));
+/// assert!(!password_needs_encoding("sqlite:app.db"));
+/// ```
+pub fn password_needs_encoding(url: &str) -> bool {
+    let Some(range) = info_password(url) else { return false };
+    let pass = url[range].as_bytes();
+    let hex = |i: usize| pass.get(i).is_some_and(u8::is_ascii_hexdigit);
+    pass.iter().enumerate().any(|(i, &b)| match b {
+        b'%' => !(hex(i + 1) && hex(i + 2)),
+        b'@' | b'/' | b'?' | b'#' | b'[' | b']' => true,
+        b => b.is_ascii_whitespace() || b.is_ascii_control(),
     })
 }
 
@@ -62,11 +87,39 @@ pub fn scrub_url(url: &str, message: &str) -> String {
     let mut out = message.replace(url, &redact_url(url));
     if let Some(pass) = password(url) {
         for form in [percent_decode(&pass), pass] {
-            if form.len() >= 2 || (!form.is_empty() && out.contains(&form)) {
-                out = out.replace(&form, "***");
-            }
+            out = replace_secret(&out, &form);
         }
     }
+    out
+}
+
+/// Replaces `secret` in `text` by `***`. A short secret is replaced only where it stands as a
+/// word of its own, so that a password like `p` never turns `port` into `***ort`.
+fn replace_secret(text: &str, secret: &str) -> String {
+    if secret.is_empty() {
+        return text.to_owned();
+    }
+    if secret.chars().count() >= 8 {
+        return text.replace(secret, "***");
+    }
+    let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (i, _) in text.match_indices(secret) {
+        if i < last {
+            continue;
+        }
+        let before = text[..i].chars().next_back();
+        let after = text[i + secret.len()..].chars().next();
+        let edge_is_word = |c: Option<char>, inner: Option<char>| word(c) && word(inner);
+        if edge_is_word(before, secret.chars().next()) || edge_is_word(after, secret.chars().next_back()) {
+            continue;
+        }
+        out.push_str(&text[last..i]);
+        out.push_str("***");
+        last = i + secret.len();
+    }
+    out.push_str(&text[last..]);
     out
 }
 
@@ -109,6 +162,26 @@ mod tests {
         for (url, want) in cases {
             assert_eq!(redact_url(url), want, "{url}");
         }
+    }
+
+    #[test]
+    fn a_password_that_is_not_percent_encoded_is_hidden_to_the_last_at() {
+        for scheme in ["postgres", "mysql"] {
+            let url = format!("{scheme}://user:p@ss:w/rd%41?#&=x y@host/db");
+            assert_eq!(redact_url(&url), format!("{scheme}://user:***@host/db"));
+            assert!(password_needs_encoding(&url));
+            let message = format!("error with configuration: invalid port number in {url}; check the port");
+            let scrubbed = scrub_url(&url, &message);
+            assert!(!scrubbed.contains("ss:w") && !scrubbed.contains("rd%41") && !scrubbed.contains("x y"), "{scrubbed}");
+            assert!(scrubbed.contains("invalid port number") && scrubbed.contains("check the port"), "{scrubbed}");
+        }
+    }
+
+    #[test]
+    fn short_passwords_never_garble_other_words() {
+        let url = "postgres://u:p@h/db";
+        assert_eq!(scrub_url(url, "p rejected on port 5432 (p)"), "*** rejected on port 5432 (***)");
+        assert_eq!(replace_secret("xabx ab ab", "ab"), "xabx *** ***");
     }
 
     #[test]

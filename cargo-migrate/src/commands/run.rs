@@ -111,7 +111,10 @@ fn online(
             return Err(db::error(e, project));
         }
     };
-    let current = session.block_on(session.migrator.current(&session.db)).unwrap_or_default();
+    // Never a state that was not read: when the re-read fails, the summary says so and why.
+    let current = session
+        .block_on(session.migrator.current(&session.db))
+        .map_err(|e| migrate_core::scrub_url(&project.config.database.url, &e.to_string()));
     session.close();
     for a in &accept {
         ctx.out.status(format!("accepted the edited file of {a} (its new checksum is recorded)"));
@@ -121,26 +124,20 @@ fn online(
 }
 
 /// What ran, how long each step took, and where the database is now.
-fn summary(ctx: &mut Ctx<'_>, project: &Project, kind: Kind, report: &Report, current: &[String]) {
+fn summary(ctx: &mut Ctx<'_>, project: &Project, kind: Kind, report: &Report, current: &Result<Vec<String>, String>) {
     let graph = &project.graph;
-    let at = if current.is_empty() {
-        "base (nothing applied)".to_owned()
-    } else {
-        current
-            .iter()
-            .map(|c| match graph.index_of(c) {
-                Some(i) => {
-                    let tags = text::tags(graph, i, None);
-                    let tags: String = tags.iter().filter(|t| *t == "head").map(|t| format!(" ({t})")).collect();
-                    format!("{}{tags}", ctx.out.paint(Paint::Rev, c))
-                }
-                None => ctx.out.paint(Paint::Rev, c),
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
+    let at = match current {
+        Ok(current) => at(ctx, graph, current),
+        Err(why) => {
+            let why = why.lines().next().unwrap_or_default();
+            format!("an unknown state: it could not be read afterwards ({why}); run `cargo migrate current` to see it")
+        }
     };
     if report.steps.is_empty() {
-        ctx.out.info(format!("Nothing to do: the database is at {at}."));
+        match current {
+            Ok(_) => ctx.out.info(format!("Nothing to do: the database is at {at}.")),
+            Err(_) => ctx.out.info(format!("Nothing was applied; the database is at {at}.")),
+        }
         return;
     }
     let total: Duration = report.steps.iter().map(|s| s.duration).sum();
@@ -164,6 +161,25 @@ fn summary(ctx: &mut Ctx<'_>, project: &Project, kind: Kind, report: &Report, cu
         ctx.out.info(format!("  {arrow} {}{pad}{duration}  {message}", ctx.out.paint(Paint::Rev, &step.revision)));
     }
     ctx.out.info(format!("Now at {at}."));
+}
+
+/// Where the database is, as the summary says it: its current revisions, tagged `(head)`.
+fn at(ctx: &Ctx<'_>, graph: &migrate_core::RevisionGraph, current: &[String]) -> String {
+    if current.is_empty() {
+        return "base (nothing applied)".to_owned();
+    }
+    current
+        .iter()
+        .map(|c| match graph.index_of(c) {
+            Some(i) => {
+                let tags = text::tags(graph, i, None);
+                let tags: String = tags.iter().filter(|t| *t == "head").map(|t| format!(" ({t})")).collect();
+                format!("{}{tags}", ctx.out.paint(Paint::Rev, c))
+            }
+            None => ctx.out.paint(Paint::Rev, c),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn offline(
@@ -255,6 +271,6 @@ fn offline(
         Kind::Stamp { purge } => stamp_script(graph, &plan, dialect, &options, purge),
         _ => script(graph, &plan, dialect, &options),
     };
-    ctx.out.line(text.trim_end());
+    ctx.out.script(text.trim_end());
     Ok(ExitCode::SUCCESS)
 }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::error::Error;
-use crate::secret::{redact_url, scrub_url as scrub};
+use crate::secret::{password_needs_encoding, redact_url, scrub_url as scrub};
 use crate::sql::Dialect;
 
 /// How long [`Db::connect`] waits for a connection (and retries a server that refuses them).
@@ -45,6 +45,10 @@ impl Db {
         let shown = redact_url(url);
         let unsupported = |hint: &str| Error::UnsupportedUrl { url: shown.clone(), hint: hint.to_owned() };
         let dialect = Dialect::from_url(url).ok_or_else(|| unsupported(""))?;
+        if password_needs_encoding(url) {
+            // Read as written, part of the password would become the host or the path.
+            return Err(Error::UnencodedPassword { url: shown });
+        }
         let fail = |e: sqlx::Error| Error::Connect { url: shown.clone(), message: scrub(url, &e.to_string()) };
         match dialect {
             #[cfg(feature = "sqlite")]

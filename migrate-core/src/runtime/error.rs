@@ -112,6 +112,15 @@ pub enum Error {
         /// What is missing (e.g. a disabled feature).
         hint: String,
     },
+    /// The URL's user-info password holds characters that must be percent-encoded, so the URL
+    /// cannot be read as written (nothing was connected to).
+    #[error(
+        "cannot parse the database URL {url}: its password holds characters that are not allowed there unencoded\n  help: percent-encode special characters in the password (`@` as `%40`, `/` as `%2F`, `?` as `%3F`, `#` as `%23`, `%` as `%25`, a space as `%20`)"
+    )]
+    UnencodedPassword {
+        /// The URL, password removed.
+        url: String,
+    },
     /// The database could not be reached.
     #[error("cannot connect to {url}: {message}\n  help: check that the server is running and that the URL is right")]
     Connect {
@@ -262,7 +271,7 @@ impl Error {
         match self {
             Self::Plan(_) | Self::Irreversible { .. } => ErrorKind::Plan,
             Self::Graph(_) => ErrorKind::Graph,
-            Self::UnsupportedUrl { .. } | Self::Connect { .. } => ErrorKind::Connection,
+            Self::UnsupportedUrl { .. } | Self::UnencodedPassword { .. } | Self::Connect { .. } => ErrorKind::Connection,
             Self::LockTimeout { .. } => ErrorKind::Lock,
             Self::Changed { .. } => ErrorKind::Changed,
             Self::UnknownApplied { .. } => ErrorKind::Unknown,

@@ -7,6 +7,7 @@ use super::{Dialect, Options, split};
 use crate::graph::RevisionGraph;
 use crate::migration::{Down, Migration};
 use crate::plan::{Direction, Plan, Step};
+use crate::text::escape_unsafe;
 
 /// Where a statement comes from, so that a failure can name the file and line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,10 +247,13 @@ impl<'g> Generator<'g> {
 
     fn header(&self, step: Step) -> String {
         let m = self.graph.migration(step.index);
-        let parents = m.down_revisions.join(", ");
+        // The parser refuses control characters in header values; a `Migration` built by other
+        // code is escaped here too, so no text can end this comment early in any client.
+        let parents = escape_unsafe(&m.down_revisions.join(", ")).into_owned();
+        let (revision, message) = (escape_unsafe(&m.revision), escape_unsafe(&m.message));
         match step.direction {
-            Direction::Up => format!("-- Running upgrade {parents} -> {}: {}\n", m.revision, m.message),
-            Direction::Down => format!("-- Running downgrade {} -> {parents}: {}\n", m.revision, m.message),
+            Direction::Up => format!("-- Running upgrade {parents} -> {revision}: {message}\n"),
+            Direction::Down => format!("-- Running downgrade {revision} -> {parents}: {message}\n"),
         }
     }
 
@@ -311,12 +315,23 @@ impl<'g> Generator<'g> {
 /// `DELIMITER` lines so that the `mysql` client sends it whole.
 fn render_statement(out: &mut String, sql: &str, dialect: Dialect) {
     if dialect == Dialect::MySql && sql.contains(';') {
-        let delim = ["$$", "//", ";;", "$$$$"].into_iter().find(|d| !sql.contains(d)).unwrap_or("$$");
+        let delim = mysql_delimiter(sql);
         out.push_str(&format!("DELIMITER {delim}\n{sql}{delim}\nDELIMITER ;\n"));
     } else {
         out.push_str(sql);
         out.push_str(";\n");
     }
+}
+
+/// A `DELIMITER` for the `mysql` client that appears nowhere in `sql`: a familiar one when
+/// possible, otherwise `$$` followed by a number, which always exists (`sql` is finite).
+fn mysql_delimiter(sql: &str) -> String {
+    ["$$", "//", ";;"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain((1..).map(|n| format!("$${n}$$")))
+        .find(|d| !sql.contains(d.as_str()))
+        .unwrap_or_default()
 }
 
 /// The offline SQL of a run of `plan` (upgrade or downgrade): exactly the statements the runtime
@@ -424,5 +439,25 @@ mod tests {
         let mut out = String::new();
         render_statement(&mut out, "CREATE PROCEDURE p() BEGIN SELECT 1; END", Dialect::MySql);
         assert_eq!(out, "DELIMITER $$\nCREATE PROCEDURE p() BEGIN SELECT 1; END$$\nDELIMITER ;\n");
+    }
+
+    #[test]
+    fn the_mysql_delimiter_never_occurs_in_the_statement() {
+        assert_eq!(mysql_delimiter("SELECT 1; SELECT '$$ // ;;'"), "$$1$$");
+        assert_eq!(mysql_delimiter("a; $$ // ;; $$1$$"), "$$2$$");
+        assert_eq!(mysql_delimiter("a; //"), "$$");
+    }
+
+    #[test]
+    fn script_comments_escape_what_could_end_them() {
+        let mut g = graph();
+        let mut ms: Vec<Migration> = (0..g.len()).map(|i| g.migration(i).clone()).collect();
+        ms[0].message = "harmless\rDROP TABLE victim; \\! touch pwned".to_owned();
+        g = RevisionGraph::new(ms).unwrap_or_else(|e| panic!("{e}"));
+        let first = g.plan_upgrade(&Applied::default(), &Target::Revision("aaaa".into())).unwrap_or_else(|e| panic!("{e}"));
+        let sql = script(&g, &first, Dialect::Postgres, &Options::default());
+        let comments: Vec<&str> = sql.split('\n').filter(|l| l.starts_with("--")).collect();
+        assert!(comments.iter().all(|l| !l.contains('\r')), "{comments:?}");
+        assert!(sql.contains("-- Running upgrade  -> aaaa: harmless\\rDROP TABLE victim; \\! touch pwned\n"), "{sql}");
     }
 }
