@@ -233,12 +233,29 @@ pub(crate) fn read_metadata(package: &Package) -> Result<MigrateMetadata, CliErr
     let Some(value) = package.metadata.get("migrate") else {
         return Ok(MigrateMetadata::default());
     };
-    serde_json::from_value(value.clone()).map_err(|e| CliError::Metadata {
+    let metadata: MigrateMetadata = serde_json::from_value(value.clone()).map_err(|e| CliError::Metadata {
         manifest: package.manifest_path.display().to_string(),
         message: format!("[package.metadata.migrate]: {e}"),
         help: "the keys are directory, database_url, history_table, log_table, schema, lock_timeout and branches"
             .to_owned(),
-    })
+    })?;
+    // Table and schema names are written into every offline script: no character in them may
+    // end a comment or a line early in any client.
+    let names =
+        [("history_table", &metadata.history_table), ("log_table", &metadata.log_table), ("schema", &metadata.schema)];
+    for (key, value) in names {
+        if let Some(c) = value.as_deref().and_then(|v| v.chars().find(|&c| migrate_core::text::is_unsafe_char(c))) {
+            return Err(CliError::Metadata {
+                manifest: package.manifest_path.display().to_string(),
+                message: format!(
+                    "[package.metadata.migrate]: `{key}` contains the control character U+{:04X}",
+                    u32::from(c)
+                ),
+                help: format!("give `{key}` a plain one-line name"),
+            });
+        }
+    }
+    Ok(metadata)
 }
 
 fn database_url(global: &GlobalOpts, package: &Package, metadata: &MigrateMetadata) -> Result<DatabaseUrl, CliError> {

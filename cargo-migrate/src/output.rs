@@ -1,8 +1,8 @@
 //! Where everything the tool prints goes: one writer for results (stdout), one for messages
 //! (stderr), colour decided once, verbosity applied in one place, and secrets scrubbed.
 
-use std::fmt::Display;
 use std::borrow::Cow;
+use std::fmt::Display;
 use std::io::{IsTerminal, Write};
 
 use migrate_core::text::{escape_unsafe, is_unsafe_char};
@@ -232,7 +232,10 @@ fn terminal_safe(text: &str, colored: bool) -> Cow<'_, str> {
     let mut out = String::with_capacity(text.len() + 16);
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
-        if c == '\u{1b}' && colored && let Some(len) = sgr_len(rest) {
+        if c == '\u{1b}'
+            && colored
+            && let Some(len) = sgr_len(rest)
+        {
             out.push_str(&rest[..len]);
             rest = &rest[len..];
             continue;

@@ -21,6 +21,8 @@ mod checksum;
 #[doc(hidden)]
 pub mod codegen;
 mod embedded;
+#[doc(hidden)]
+pub mod fuzzing;
 mod graph;
 mod migration;
 mod parse;

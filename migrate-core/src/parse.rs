@@ -254,7 +254,11 @@ impl Parser<'_> {
         if let Some((at, character)) = value.chars().enumerate().find(|&(_, c)| is_unsafe_char(c)) {
             // Refused before anything uses the value: it would end a `--` comment early in an
             // offline script (psql reads a lone CR as a line end) or drive a terminal.
-            self.problem(ProblemKind::ControlCharacter { key: key.to_owned(), character }, line_no, value_column + at as u32);
+            self.problem(
+                ProblemKind::ControlCharacter { key: key.to_owned(), character },
+                line_no,
+                value_column + at as u32,
+            );
             return;
         }
         match key {

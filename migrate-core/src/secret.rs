@@ -172,7 +172,10 @@ mod tests {
             assert!(password_needs_encoding(&url));
             let message = format!("error with configuration: invalid port number in {url}; check the port");
             let scrubbed = scrub_url(&url, &message);
-            assert!(!scrubbed.contains("ss:w") && !scrubbed.contains("rd%41") && !scrubbed.contains("x y"), "{scrubbed}");
+            assert!(
+                !scrubbed.contains("ss:w") && !scrubbed.contains("rd%41") && !scrubbed.contains("x y"),
+                "{scrubbed}"
+            );
             assert!(scrubbed.contains("invalid port number") && scrubbed.contains("check the port"), "{scrubbed}");
         }
     }

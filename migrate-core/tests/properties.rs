@@ -128,3 +128,74 @@ proptest! {
         }
     }
 }
+
+// The fuzz targets' properties (see `fuzz/`) over arbitrary input, so CI keeps running them.
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parsing_arbitrary_bytes_keeps_its_promises(data in proptest::collection::vec(any::<u8>(), 0..400)) {
+        migrate_core::fuzzing::parse_one(&data);
+    }
+
+    #[test]
+    fn parsing_header_shaped_text_keeps_its_promises(text in header_shaped()) {
+        migrate_core::fuzzing::parse_one(text.as_bytes());
+    }
+
+    #[test]
+    fn splitting_arbitrary_sql_keeps_its_promises(text in sql_shaped()) {
+        migrate_core::fuzzing::split_one(text.as_bytes());
+    }
+
+    #[test]
+    fn graphs_from_arbitrary_files_plan_and_script(files in proptest::collection::vec(header_shaped(), 1..6)) {
+        migrate_core::fuzzing::graph_plan_script(files.join("\0").as_bytes());
+    }
+}
+
+/// Text made of the pieces a migration file is made of, with control characters among them.
+fn header_shaped() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("-- revision: a1\n".to_owned()),
+        Just("-- revision: b2\n".to_owned()),
+        Just("-- down_revision:\n".to_owned()),
+        Just("-- down_revision: a1\n".to_owned()),
+        Just("-- depends_on: a1\n".to_owned()),
+        Just("-- branch_labels: x\n".to_owned()),
+        Just("-- transaction: false\n".to_owned()),
+        Just("-- migrate:up\n".to_owned()),
+        Just("-- migrate:down\n".to_owned()),
+        Just("-- migrate:down irreversible: gone\n".to_owned()),
+        Just("SELECT 1;\n".to_owned()),
+        Just("\r\n".to_owned()),
+        "-- message: [ -~\\r\\x1b\\x07\\u{202e}\\u{85}]{0,12}\n",
+        "[ -~\\r\\n\\t]{0,20}",
+    ];
+    proptest::collection::vec(piece, 0..14).prop_map(|p| p.concat())
+}
+
+/// Text made of the pieces that make statement splitting hard.
+fn sql_shaped() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just(";".to_owned()),
+        Just("'".to_owned()),
+        Just("\"".to_owned()),
+        Just("`".to_owned()),
+        Just("$$".to_owned()),
+        Just("$tag$".to_owned()),
+        Just("--".to_owned()),
+        Just("/*".to_owned()),
+        Just("*/".to_owned()),
+        Just("\n".to_owned()),
+        Just("\r".to_owned()),
+        Just("\\".to_owned()),
+        Just("BEGIN ".to_owned()),
+        Just("END".to_owned()),
+        Just("CASE ".to_owned()),
+        Just("DELIMITER //\n".to_owned()),
+        Just("CREATE TRIGGER t ".to_owned()),
+        "[a-zA-Z0-9 ()]{0,8}",
+    ];
+    proptest::collection::vec(piece, 0..30).prop_map(|p| p.concat())
+}

@@ -109,6 +109,12 @@ impl Failure {
         matches!(self.code.as_deref(), Some("5" | "261" | "517" | "6" | "262"))
     }
 
+    /// Whether the statement failed because a table it reads does not exist (and not, say,
+    /// because this user may not read it).
+    pub fn is_missing_table(&self) -> bool {
+        matches!(self.code.as_deref(), Some("42P01" | "42S02" | "1146")) || self.message.starts_with("no such table")
+    }
+
     /// Whether this is a primary-key or unique violation.
     pub fn is_duplicate(&self) -> bool {
         matches!(self.code.as_deref(), Some("1555" | "2067" | "23505" | "23000" | "1062"))
@@ -218,8 +224,52 @@ impl Conn {
         })
     }
 
-    /// Runs statements in one round trip, stopping at the first failure, and says which failed.
+    /// The most a MySQL server accepts in one packet (`max_allowed_packet`), in bytes.
+    pub async fn max_packet(&mut self) -> Result<usize, Failure> {
+        let rows = self.rows("SELECT @@max_allowed_packet").await?;
+        Ok(rows.first().and_then(|r| r.first().cloned().flatten()).and_then(|v| v.parse().ok()).unwrap_or(1 << 22))
+    }
+
+    /// Runs statements in as few round trips as possible (one, unless a MySQL batch is larger
+    /// than the server's packet limit), stopping at the first failure, and says which failed.
     pub async fn batch(&mut self, statements: &[&str]) -> Result<(), Failure> {
+        let size: usize = statements.iter().map(|s| s.len() + 2).sum();
+        if self.dialect() != Dialect::MySql || size < MYSQL_SMALL_BATCH {
+            return self.one_trip(statements).await;
+        }
+        // A large MySQL batch: as many statements per packet as fit, in order. Statements of a
+        // MySQL step run one after the other either way, so this changes no outcome.
+        let budget = self.max_packet().await?.saturating_sub(PACKET_HEADROOM).max(1);
+        let mut start = 0;
+        while start < statements.len() {
+            let mut end = start;
+            let mut bytes = 0;
+            while end < statements.len() && (end == start || bytes + statements[end].len() + 2 <= budget) {
+                bytes += statements[end].len() + 2;
+                end += 1;
+            }
+            if bytes > budget {
+                return Err(Failure {
+                    index: start,
+                    message: format!(
+                        "the statement is {} bytes, more than this server accepts in one packet (max_allowed_packet = {} bytes)",
+                        statements[start].len(),
+                        budget + PACKET_HEADROOM
+                    ),
+                    code: None,
+                });
+            }
+            self.one_trip(&statements[start..end]).await.map_err(|mut f| {
+                f.index += start;
+                f
+            })?;
+            start = end;
+        }
+        Ok(())
+    }
+
+    /// Sends statements in one round trip, stopping at the first failure, and says which failed.
+    async fn one_trip(&mut self, statements: &[&str]) -> Result<(), Failure> {
         if statements.is_empty() {
             return Ok(());
         }
@@ -399,6 +449,13 @@ impl Conn {
         ))
     }
 }
+
+/// MySQL batches smaller than this are sent at once without asking the server's packet limit
+/// (no server accepts less than 1 MiB).
+const MYSQL_SMALL_BATCH: usize = 1 << 20;
+
+/// Room kept in a packet for the protocol's own bytes.
+pub(crate) const PACKET_HEADROOM: usize = 1024;
 
 /// The first half of the PostgreSQL advisory lock key: "migr".
 const PG_CLASS: u32 = 0x6d69_6772 & 0x7fff_ffff;

@@ -196,6 +196,24 @@ pub enum Error {
         /// What state the failure left behind.
         aftermath: Aftermath,
     },
+    /// A statement is larger than the MySQL server accepts in one packet; refused before
+    /// anything ran.
+    #[error(
+        "a statement of `{revision}` at {path}:{line} is {size} bytes, more than this server accepts in one packet (max_allowed_packet = {limit} bytes); nothing was run\n  help: raise the server's limit (`SET GLOBAL max_allowed_packet = {}` as an administrator, and `max_allowed_packet` in the server's configuration so it survives a restart), or split the statement into smaller ones (e.g. several INSERTs)",
+        size.next_power_of_two().max(1 << 20)
+    )]
+    PacketTooLarge {
+        /// The revision.
+        revision: String,
+        /// Its file.
+        path: String,
+        /// The statement's first line in the file.
+        line: u32,
+        /// The statement's size in bytes.
+        size: usize,
+        /// The server's `max_allowed_packet`.
+        limit: usize,
+    },
     /// The database is not at its head(s) (from [`Migrator::check`](crate::Migrator::check)).
     #[error(
         "the database is behind: {} revision(s) not applied ({})\n  help: run the upgrade",
@@ -271,12 +289,14 @@ impl Error {
         match self {
             Self::Plan(_) | Self::Irreversible { .. } => ErrorKind::Plan,
             Self::Graph(_) => ErrorKind::Graph,
-            Self::UnsupportedUrl { .. } | Self::UnencodedPassword { .. } | Self::Connect { .. } => ErrorKind::Connection,
+            Self::UnsupportedUrl { .. } | Self::UnencodedPassword { .. } | Self::Connect { .. } => {
+                ErrorKind::Connection
+            }
             Self::LockTimeout { .. } => ErrorKind::Lock,
             Self::Changed { .. } => ErrorKind::Changed,
             Self::UnknownApplied { .. } => ErrorKind::Unknown,
             Self::Dirty { .. } => ErrorKind::Dirty,
-            Self::Statement { .. } => ErrorKind::Statement,
+            Self::Statement { .. } | Self::PacketTooLarge { .. } => ErrorKind::Statement,
             Self::Behind { .. } => ErrorKind::Behind,
             Self::AllOrNothingRefused { .. } => ErrorKind::Refused,
             Self::Database { .. } => ErrorKind::Database,

@@ -361,34 +361,11 @@ impl Migrator {
         let mut conn = Conn::pooled(db).await?;
         match conn.rows(sql).await {
             Ok(rows) => Ok(rows),
-            Err(f) => {
-                if self.tables_exist(&mut conn).await? {
-                    Err(f.database(format!("cannot {what}")))
-                } else {
-                    Ok(Vec::new())
-                }
-            }
+            // Only a table that is truly absent means "nothing applied yet": a table this user
+            // may not read (or any other failure) is an error, never an empty state.
+            Err(f) if f.is_missing_table() => Ok(Vec::new()),
+            Err(f) => Err(f.database(format!("cannot {what}"))),
         }
-    }
-
-    async fn tables_exist(&self, conn: &mut Conn) -> Result<bool, Error> {
-        let d = conn.dialect();
-        let name = d.quote_str(&self.options.history_table);
-        let sql = match d {
-            Dialect::Sqlite => format!("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = {name}"),
-            Dialect::Postgres => {
-                let schema =
-                    self.options.schema.as_deref().map_or_else(|| "current_schema()".to_owned(), |s| d.quote_str(s));
-                format!(
-                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = {schema} AND table_name = {name}"
-                )
-            }
-            Dialect::MySql => format!(
-                "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = {name}"
-            ),
-        };
-        let rows = conn.rows(&sql).await.map_err(|f| f.database("cannot look for the history table"))?;
-        Ok(rows.first().and_then(|r| col(r, 0)).is_some_and(|n| n != "0"))
     }
 
     fn judge(&self, rows: &[Recorded]) -> Judged {
@@ -592,6 +569,9 @@ impl Migrator {
             }
             Op::Resolve(_) => Plan::default(),
         };
+        if conn.dialect() == Dialect::MySql && !matches!(op, Op::Stamp(..)) {
+            self.check_packets(conn, generator, &plan).await?;
+        }
         let whole = self.options.all_or_nothing && !matches!(op, Op::Stamp(..));
         if whole
             && !plan.is_empty()
@@ -641,6 +621,43 @@ impl Migrator {
         } else {
             self.run_steps(conn, generator, plan, version, digest).await
         }
+    }
+
+    /// Refuses, before anything changes, a plan with a statement larger than the MySQL server
+    /// accepts in one packet. Plans whose SQL is small in total never ask the server.
+    async fn check_packets(&self, conn: &mut Conn, generator: &Generator<'_>, plan: &Plan) -> Result<(), Error> {
+        let sql = |s: &Step| {
+            let m = self.graph.migration(s.index);
+            match (s.direction, &m.down) {
+                (Direction::Up, _) => m.up.len(),
+                (Direction::Down, crate::Down::Sql { sql, .. }) => sql.len(),
+                _ => 0,
+            }
+        };
+        if plan.steps.iter().map(sql).sum::<usize>() < 1 << 20 {
+            return Ok(());
+        }
+        let limit = conn.max_packet().await.map_err(|f| f.database("cannot read the server's max_allowed_packet"))?;
+        let budget = limit.saturating_sub(super::conn::PACKET_HEADROOM);
+        for step in plan.steps.iter().filter(|s| sql(s) > budget) {
+            let m = self.graph.migration(step.index);
+            if let Some(stmt) =
+                generator.statements(step.index, step.direction).into_iter().find(|s| s.sql.len() > budget)
+            {
+                let line = match stmt.origin {
+                    Origin::Migration { line, .. } => line,
+                    Origin::Bookkeeping => m.up_line,
+                };
+                return Err(Error::PacketTooLarge {
+                    revision: m.revision.clone(),
+                    path: m.path.clone(),
+                    line,
+                    size: stmt.sql.len(),
+                    limit,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Applies a step to a state digest.

@@ -454,7 +454,8 @@ mod tests {
         let mut ms: Vec<Migration> = (0..g.len()).map(|i| g.migration(i).clone()).collect();
         ms[0].message = "harmless\rDROP TABLE victim; \\! touch pwned".to_owned();
         g = RevisionGraph::new(ms).unwrap_or_else(|e| panic!("{e}"));
-        let first = g.plan_upgrade(&Applied::default(), &Target::Revision("aaaa".into())).unwrap_or_else(|e| panic!("{e}"));
+        let first =
+            g.plan_upgrade(&Applied::default(), &Target::Revision("aaaa".into())).unwrap_or_else(|e| panic!("{e}"));
         let sql = script(&g, &first, Dialect::Postgres, &Options::default());
         let comments: Vec<&str> = sql.split('\n').filter(|l| l.starts_with("--")).collect();
         assert!(comments.iter().all(|l| !l.contains('\r')), "{comments:?}");

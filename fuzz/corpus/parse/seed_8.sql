@@ -1,0 +1,8 @@
+-- revision: c3c3c3c3
+-- down_revision: b2b2b2b2
+
+-- migrate:up
+CREATE TABLE t_c3c3c3c3 (x int);
+
+-- migrate:down
+DROP TABLE t_c3c3c3c3;
