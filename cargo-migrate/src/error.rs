@@ -33,6 +33,8 @@ pub(crate) mod code {
     pub(crate) const MISSING: u8 = 10;
     /// Another process holds the migration lock and the lock timeout passed.
     pub(crate) const LOCKED: u8 = 11;
+    /// The run was cancelled by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+    pub(crate) const CANCELLED: u8 = 130;
 }
 
 /// The exit-code table shown at the end of `--help`.
@@ -49,7 +51,8 @@ Exit codes:
    8  target or revision not found, ambiguous, or several heads
    9  database dirty: a revision failed half-way (see `cargo migrate resolve`)
   10  the database records revisions that have no file
-  11  another process holds the migration lock (lock timeout passed)";
+  11  another process holds the migration lock (lock timeout passed)
+ 130  the run was cancelled (Ctrl-C or SIGTERM); what it applied is reported";
 
 /// An expected failure.
 #[derive(Debug, thiserror::Error)]
@@ -221,6 +224,7 @@ impl CliError {
                 code::MISSING => "migrate::missing",
                 code::LOCKED => "migrate::locked",
                 code::BEHIND => "migrate::behind",
+                code::CANCELLED => "migrate::cancelled",
                 _ => "migrate::database",
             },
         }
@@ -380,8 +384,8 @@ mod tests {
 
     #[test]
     fn every_error_has_a_distinct_documented_code() {
-        for c in 0..=code::LOCKED {
-            assert!(EXIT_CODES_HELP.contains(&format!("\n  {c:>2}  ")) || c == 0, "{c}");
+        for c in (0..=code::LOCKED).chain([code::CANCELLED]) {
+            assert!(EXIT_CODES_HELP.contains(&format!("\n {c:>3}  ")) || c == 0, "{c}");
         }
     }
 }

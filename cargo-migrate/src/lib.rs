@@ -18,6 +18,7 @@ mod commands;
 mod config;
 mod draw;
 mod error;
+mod notices;
 mod output;
 mod project;
 mod revision_file;
@@ -56,6 +57,9 @@ where
     let mut out = Output::stdio(cli.global.color);
     out.quiet = cli.global.quiet;
     out.verbose = cli.global.verbose;
+    if out.verbose > 0 && !out.quiet {
+        notices::show();
+    }
     let code = commands::dispatch(cli, &mut Ctx::new(&mut out));
     out.flush();
     code

@@ -17,6 +17,15 @@ impl Applied {
         Self(ids.into_iter().map(Into::into).collect())
     }
 
+    /// Records `id` as applied (or not).
+    pub fn set(&mut self, id: &str, applied: bool) {
+        if applied {
+            self.0.insert(id.to_owned());
+        } else {
+            self.0.remove(id);
+        }
+    }
+
     /// Whether `id` is applied.
     pub fn contains(&self, id: &str) -> bool {
         self.0.contains(id)

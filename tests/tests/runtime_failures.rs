@@ -40,6 +40,10 @@ async fn failing_halfway_on(dialect: Dialect) {
     assert!(text.contains("no_such_table"), "{text}");
     let Error::Statement { revision, line, aftermath, .. } = &err else { panic!("{err:?}") };
     assert_eq!((revision.as_str(), *line), ("m2", 7));
+    // The error carries what the run had applied before it failed, and where that left it.
+    let partial = err.partial().unwrap();
+    assert_eq!(partial.steps.iter().map(|s| s.revision.as_str()).collect::<Vec<_>>(), ["m1"]);
+    assert_eq!(partial.current, ["m1"]);
 
     // Everything before it stays applied.
     assert!(t.tables().await.contains(&"first_t".to_owned()));
@@ -49,21 +53,23 @@ async fn failing_halfway_on(dialect: Dialect) {
         // DDL committed: the revision is dirty, and every run says so and what to do.
         assert_eq!(*aftermath, Aftermath::Dirty);
         assert!(t.tables().await.contains(&"second_t".to_owned()));
-        assert!(text.contains("resolve"), "{text}");
+        assert!(err.help().unwrap().contains("cargo migrate resolve m2"), "{:?}", err.help());
         let again = fixed.upgrade(&db, &Target::Head).await.unwrap_err();
         assert_eq!(again.kind(), ErrorKind::Dirty, "{again}");
+        let help = again.help().unwrap_or_default();
+        assert!(help.contains("Migrator::resolve_dirty") && help.contains("cargo migrate resolve m2"), "{help}");
         let again = again.to_string();
-        assert!(
-            again.contains("`m2`") && again.contains("migrations/m2.sql:7") && again.contains("MarkUnapplied"),
-            "{again}"
-        );
+        assert!(again.contains("`m2`") && again.contains("migrations/m2.sql:7"), "{again}");
         let status = fixed.status(&db).await.unwrap();
         assert_eq!(status.dirty.as_ref().map(|d| d.revision.as_str()), Some("m2"));
         assert_eq!(fixed.check(&db).await.unwrap_err().kind(), ErrorKind::Dirty);
         // The operator undoes the partial effects and marks it unapplied; the next run retries.
         t.query("DROP TABLE second_t").await;
-        assert_eq!(fixed.resolve_dirty(&db, Resolution::MarkUnapplied).await.unwrap().as_deref(), Some("m2"));
-        assert_eq!(fixed.resolve_dirty(&db, Resolution::MarkUnapplied).await.unwrap(), None);
+        let resolved = fixed.resolve_dirty(&db, "m2", Resolution::MarkUnapplied).await.unwrap();
+        assert_eq!(resolved.steps[0].revision, "m2");
+        assert_eq!(resolved.current, ["m1"]);
+        let twice = fixed.resolve_dirty(&db, "m2", Resolution::MarkUnapplied).await.unwrap_err();
+        assert!(matches!(twice, Error::NotDirty { actual: None, .. }), "{twice:?}");
     } else {
         // Rolled back: no table, no record.
         assert_eq!(*aftermath, Aftermath::RolledBack);
@@ -100,7 +106,12 @@ async fn mysql_mark_applied_after_finishing_by_hand() {
     let db = t.db().await;
     let broken = Migrator::new(graph(vec![ok_first(), broken_second()]));
     broken.upgrade(&db, &Target::Head).await.unwrap_err();
-    assert_eq!(broken.resolve_dirty(&db, Resolution::MarkApplied).await.unwrap().as_deref(), Some("m2"));
+    let wrong = broken.resolve_dirty(&db, "m1", Resolution::MarkApplied).await.unwrap_err();
+    assert!(matches!(&wrong, Error::NotDirty { actual: Some(d), .. } if d.revision == "m2"), "{wrong:?}");
+    let still = broken.status(&db).await.unwrap().dirty.map(|d| d.revision);
+    assert_eq!(still.as_deref(), Some("m2"), "refused before anything changed");
+    let resolved = broken.resolve_dirty(&db, "m2", Resolution::MarkApplied).await.unwrap();
+    assert_eq!(resolved.current, ["m2"]);
     assert_eq!(t.recorded().await, ["m1", "m2"]);
     let history = broken.history(&db).await.unwrap();
     assert!(history.iter().all(|h| h.dirty.is_none() && h.failure.is_none()), "{history:?}");
@@ -120,7 +131,9 @@ async fn edited_applied_on(dialect: Dialect) {
     let err = edited.upgrade(&db, &Target::Head).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Changed, "{err}");
     let text = err.to_string();
-    assert!(text.contains("`m1` (migrations/m1.sql)") && text.contains("--accept-changed"), "{text}");
+    assert!(text.contains("`m1` (migrations/m1.sql)"), "{text}");
+    let help = err.help().unwrap_or_default();
+    assert!(help.contains("--accept-changed m1") && help.contains("Options::accept_changed"), "{help}");
     // Refused before anything changed.
     assert!(!t.tables().await.contains(&"third_t".to_owned()));
     assert_eq!(edited.history(&db).await.unwrap(), before);
@@ -361,17 +374,14 @@ async fn lock_timeout_names_the_holder_on(dialect: Dialect) {
     let who = if dialect == Dialect::Postgres { "PostgreSQL backend pid" } else { "MySQL connection" };
     assert!(text.contains(who), "{text}");
     assert!(text.contains("SLEEP(3)") || text.contains("pg_sleep(3)"), "{text}");
-    // A build whose head is already applied has nothing to do and needs no lock on PostgreSQL;
-    // on MySQL the revision in flight is recorded as started, so it waits for the lock to judge.
+    // A build whose head is already applied has nothing to do and needs no lock. (On MySQL the
+    // revision in flight is marked dirty inside its transaction, which only DDL would commit.)
     let older = Migrator::new(graph(vec![first()])).with_options(timeout);
     let start = std::time::Instant::now();
-    let result = older.upgrade(&db, &Target::Head).await;
-    if dialect == Dialect::Postgres {
-        assert!(result.unwrap().steps.is_empty());
-        assert!(start.elapsed() < std::time::Duration::from_millis(500), "{:?}", start.elapsed());
-    } else {
-        assert_eq!(result.unwrap_err().kind(), ErrorKind::Lock);
-    }
+    let report = older.upgrade(&db, &Target::Head).await.unwrap();
+    assert!(report.steps.is_empty());
+    assert_eq!(report.current, ["m0"]);
+    assert!(start.elapsed() < std::time::Duration::from_millis(500), "{:?}", start.elapsed());
     running.await.unwrap().unwrap();
     // Released: the next run takes it at once.
     assert_eq!(other.downgrade(&db, &Target::Base).await.unwrap().steps.len(), 2);

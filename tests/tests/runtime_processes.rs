@@ -279,7 +279,7 @@ async fn killed_on(dialect: Dialect) {
             } else {
                 t.query(&format!("DELETE FROM runs WHERE rev = '{rev}'")).await;
             }
-            migrator.resolve_dirty(&db, Resolution::MarkUnapplied).await.unwrap();
+            migrator.resolve_dirty(&db, &rev, Resolution::MarkUnapplied).await.unwrap();
             db.close().await;
             assert_consistent(&t, &migrator).await;
         }

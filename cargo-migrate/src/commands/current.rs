@@ -18,7 +18,7 @@ pub(crate) fn exec(args: CurrentArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, Cli
     session.close();
     let status = status.map_err(|e| db::error(e, &project))?;
     let graph = &project.graph;
-    let at_head = status.pending.is_empty() && status.dirty.is_none();
+    let at_head = status.at_head();
     if args.json.json {
         let current: Vec<_> = status
             .current

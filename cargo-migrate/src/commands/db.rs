@@ -7,7 +7,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use migrate_core::{Applied, Db, Direction, Error, ErrorKind, Event, Migrator, Options};
+use migrate_core::{Applied, Cancel, Db, Direction, Error, ErrorKind, Event, Migrator, Options};
 
 use crate::commands::Ctx;
 use crate::config::Config;
@@ -17,7 +17,7 @@ use crate::project::{Project, plan_error};
 /// A connected database and a migrator for the package's graph.
 pub(crate) struct Session {
     /// The tokio runtime the calls run on.
-    runtime: tokio::runtime::Runtime,
+    pub(crate) runtime: tokio::runtime::Runtime,
     /// The database.
     pub(crate) db: Db,
     /// The migrator.
@@ -77,8 +77,8 @@ pub(crate) fn applied(ctx: &mut Ctx<'_>, project: &Project) -> Result<Applied, C
     Ok(Applied::new(status.applied.into_iter().chain(status.missing)))
 }
 
-/// A runtime error as a CLI error, with its exit code; the runtime's `help:` becomes the
-/// diagnostic's help.
+/// A runtime error as a CLI error, with its exit code; rendered from the error's fields and
+/// its `help()`, never from its text.
 pub(crate) fn error(e: Error, project: &Project) -> CliError {
     let exit = match e.kind() {
         ErrorKind::Plan => code::TARGET,
@@ -90,20 +90,13 @@ pub(crate) fn error(e: Error, project: &Project) -> CliError {
         ErrorKind::Dirty => code::DIRTY,
         ErrorKind::Behind => code::BEHIND,
         ErrorKind::Refused => code::USAGE,
+        ErrorKind::Cancelled => code::CANCELLED,
         _ => code::FAILURE,
     };
     if let Error::Plan(p) = e {
         return plan_error(p);
     }
-    let text = e.to_string();
-    let (message, help) = match text.split_once("\n  help: ") {
-        Some((m, h)) => (
-            m.to_owned(),
-            Some(h.replace("`--accept-changed <revision>` on the command line", "`--accept-changed <revision>`")),
-        ),
-        None => (text, None),
-    };
-    let help = match (e.kind(), help) {
+    let help = match (e.kind(), e.help()) {
         (ErrorKind::Connection, h) => Some(format!(
             "{}; the URL came from {}",
             h.unwrap_or_else(|| "check the URL".to_owned()),
@@ -111,19 +104,44 @@ pub(crate) fn error(e: Error, project: &Project) -> CliError {
         )),
         (_, h) => h,
     };
-    CliError::Database { message, help, exit }
+    CliError::Database { message: e.to_string(), help, exit }
 }
 
-/// Shows progress while revisions run: a bar on a terminal, one line per step otherwise.
+/// A handle that cancels the run when the process gets Ctrl-C (SIGINT) or SIGTERM, listening
+/// only while the run is in progress.
+pub(crate) fn cancel_on_signals(session: &Session) -> Cancel {
+    let cancel = Cancel::new();
+    let on_signal = cancel.clone();
+    session.runtime.spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let Ok(mut term) = signal(SignalKind::terminate()) else { return };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        on_signal.cancel();
+    });
+    cancel
+}
+
+/// Shows progress while revisions run: a bar on a terminal, one line per step otherwise; with
+/// `-vv`, every statement a step runs.
 pub(crate) struct Progress {
     bar: Option<indicatif::ProgressBar>,
     quiet: bool,
+    statements: bool,
 }
 
 impl Progress {
     /// Progress for a run, drawn on stderr.
     pub(crate) fn new(ctx: &Ctx<'_>) -> Self {
-        let bar = (ctx.out.err_is_terminal && !ctx.out.quiet).then(|| {
+        let statements = ctx.out.verbose >= 2 && !ctx.out.quiet;
+        let bar = (ctx.out.err_is_terminal && !ctx.out.quiet && !statements).then(|| {
             // Hidden until the first revision starts: nothing is drawn for a run with nothing to do.
             let bar = indicatif::ProgressBar::hidden();
             let style = indicatif::ProgressStyle::with_template("{spinner} [{pos}/{len}] {elapsed} {msg}")
@@ -132,14 +150,21 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        Self { bar, quiet: ctx.out.quiet }
+        Self { bar, quiet: ctx.out.quiet, statements }
     }
 
     /// Adds the progress hook to `options`.
     pub(crate) fn hook(&self, options: Options) -> Options {
         let bar = self.bar.clone();
         let quiet = self.quiet;
+        let statements = self.statements;
         let err = Arc::new(Mutex::new(std::io::stderr()));
+        let line = move |text: String| {
+            if let Ok(mut e) = err.lock() {
+                let lines: Vec<_> = text.split('\n').map(migrate_core::text::escape_unsafe).collect();
+                let _ = writeln!(e, "{}", lines.join("\n"));
+            }
+        };
         options.on_event(move |event| match (&bar, event) {
             (Some(bar), Event::Started { revision, direction, index, total }) => {
                 if bar.is_hidden() {
@@ -151,11 +176,10 @@ impl Progress {
             }
             (Some(bar), Event::Finished { .. }) => bar.inc(1),
             (None, Event::Started { revision, direction, index, total }) if !quiet => {
-                if let Ok(mut e) = err.lock() {
-                    let _ = writeln!(e, "[{}/{total}] {} {revision}", index + 1, verb(*direction));
-                }
+                line(format!("[{}/{total}] {} {revision}", index + 1, verb(*direction)));
             }
-            (None, _) => {}
+            (None, Event::Statement { sql }) if statements => line(format!("{sql};")),
+            _ => {}
         })
     }
 

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use migrate_core::Resolution;
+use migrate_core::{Error, Resolution};
 
 use crate::cli::ResolveArgs;
 use crate::commands::{Ctx, db};
@@ -19,31 +19,22 @@ pub(crate) fn exec(args: ResolveArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, Cli
         _ => args.rev.clone(),
     };
     let session = db::connect(ctx, &project, db::options(&project.config))?;
-    let status = session.block_on(session.migrator.status(&session.db));
-    let dirty = match status {
-        Ok(s) => s.dirty,
-        Err(e) => {
-            session.close();
-            return Err(db::error(e, &project));
-        }
-    };
-    let Some(dirty) = dirty else {
-        session.close();
-        ctx.out.info("Nothing is dirty: no revision needs resolving.");
-        return Ok(ExitCode::SUCCESS);
-    };
-    if dirty.revision != given {
-        session.close();
-        return Err(CliError::Database {
-            message: format!("the dirty revision is `{}`, not `{}`", dirty.revision, args.rev),
-            help: Some(format!("run `cargo migrate resolve {} --applied | --unapplied`", dirty.revision)),
-            exit: code::TARGET,
-        });
-    }
     let resolution = if args.applied { Resolution::MarkApplied } else { Resolution::MarkUnapplied };
-    let result = session.block_on(session.migrator.resolve_dirty(&session.db, resolution));
+    // The revision is checked under the lock, in the same operation that resolves it.
+    let result = session.block_on(session.migrator.resolve_dirty(&session.db, &given, resolution));
     session.close();
-    result.map_err(|e| db::error(e, &project))?;
+    match result {
+        Ok(_) => {}
+        Err(Error::NotDirty { actual: None, .. }) => {
+            ctx.out.info("Nothing is dirty: no revision needs resolving.");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e @ Error::NotDirty { .. }) => {
+            let help = e.help();
+            return Err(CliError::Database { message: e.to_string(), help, exit: code::TARGET });
+        }
+        Err(e) => return Err(db::error(e, &project)),
+    }
     ctx.out.info(if args.applied {
         format!("Marked {given} as applied.")
     } else {

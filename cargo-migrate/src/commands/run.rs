@@ -96,48 +96,41 @@ fn online(
     options.accept_changed = accept.clone();
     let options = progress.hook(options);
     let session = db::connect(ctx, project, options)?;
+    let migrator = session.migrator.clone().with_cancel(db::cancel_on_signals(&session));
     let result = session.block_on(async {
         match kind {
-            Kind::Upgrade => session.migrator.upgrade(&session.db, &target).await,
-            Kind::Downgrade => session.migrator.downgrade(&session.db, &target).await,
-            Kind::Stamp { purge } => session.migrator.stamp(&session.db, &target, purge).await,
+            Kind::Upgrade => migrator.upgrade(&session.db, &target).await,
+            Kind::Downgrade => migrator.downgrade(&session.db, &target).await,
+            Kind::Stamp { purge } => migrator.stamp(&session.db, &target, purge).await,
         }
     });
     progress.finish();
+    session.close();
     let report = match result {
         Ok(r) => r,
         Err(e) => {
-            session.close();
+            // What completed before the failure is recorded: say so before the error.
+            if let Some(partial) = e.partial().filter(|r| !r.steps.is_empty()) {
+                summary(ctx, project, kind, partial, true);
+            }
             return Err(db::error(e, project));
         }
     };
-    // Never a state that was not read: when the re-read fails, the summary says so and why.
-    let current = session
-        .block_on(session.migrator.current(&session.db))
-        .map_err(|e| migrate_core::scrub_url(&project.config.database.url, &e.to_string()));
-    session.close();
     for a in &accept {
         ctx.out.status(format!("accepted the edited file of {a} (its new checksum is recorded)"));
     }
-    summary(ctx, project, kind, &report, &current);
+    summary(ctx, project, kind, &report, false);
     Ok(ExitCode::SUCCESS)
 }
 
-/// What ran, how long each step took, and where the database is now.
-fn summary(ctx: &mut Ctx<'_>, project: &Project, kind: Kind, report: &Report, current: &Result<Vec<String>, String>) {
+/// What ran, how long each step took, and where the database is now (as the run itself read
+/// it under its lock and kept it up to date: never a state that was not read). `stopped` says
+/// the run failed after these steps.
+fn summary(ctx: &mut Ctx<'_>, project: &Project, kind: Kind, report: &Report, stopped: bool) {
     let graph = &project.graph;
-    let at = match current {
-        Ok(current) => at(ctx, graph, current),
-        Err(why) => {
-            let why = why.lines().next().unwrap_or_default();
-            format!("an unknown state: it could not be read afterwards ({why}); run `cargo migrate current` to see it")
-        }
-    };
+    let at = at(ctx, graph, &report.current);
     if report.steps.is_empty() {
-        match current {
-            Ok(_) => ctx.out.info(format!("Nothing to do: the database is at {at}.")),
-            Err(_) => ctx.out.info(format!("Nothing was applied; the database is at {at}.")),
-        }
+        ctx.out.info(format!("Nothing to do: the database is at {at}."));
         return;
     }
     let total: Duration = report.steps.iter().map(|s| s.duration).sum();
@@ -147,7 +140,8 @@ fn summary(ctx: &mut Ctx<'_>, project: &Project, kind: Kind, report: &Report, cu
         Kind::Downgrade => "Downgraded",
         Kind::Stamp { .. } => "Stamped",
     };
-    ctx.out.info(format!("{what} {n} revision{} in {}:", if n == 1 { "" } else { "s" }, human(total)));
+    let before = if stopped { " before the failure" } else { "" };
+    ctx.out.info(format!("{what} {n} revision{}{before} in {}:", if n == 1 { "" } else { "s" }, human(total)));
     let width = report.steps.iter().map(|s| s.revision.len()).max().unwrap_or(0);
     for step in &report.steps {
         let arrow = match step.direction {

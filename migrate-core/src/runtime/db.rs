@@ -38,6 +38,9 @@ impl fmt::Debug for Db {
 impl Db {
     /// Connects to `url`, choosing the backend by its scheme (`sqlite:`, `postgres://` or
     /// `postgresql://`, `mysql://` or `mariadb://`). A SQLite file is created if missing.
+    /// TLS follows the URL: `sslmode=require` / `verify-ca` / `verify-full` (with `sslrootcert`)
+    /// on PostgreSQL, `ssl-mode=REQUIRED` / `VERIFY_CA` / `VERIFY_IDENTITY` (with `ssl-ca`) on
+    /// MySQL, over rustls.
     ///
     /// A server that refuses connections (e.g. one still starting) is retried for up to
     /// [`CONNECT_TIMEOUT`]. Errors never contain the URL's password.
@@ -49,7 +52,8 @@ impl Db {
             // Read as written, part of the password would become the host or the path.
             return Err(Error::UnencodedPassword { url: shown });
         }
-        let fail = |e: sqlx::Error| Error::Connect { url: shown.clone(), message: scrub(url, &e.to_string()) };
+        let fail =
+            |e: sqlx::Error| Error::Connect { url: shown.clone(), message: scrub(url, &e.to_string()), source: None };
         match dialect {
             #[cfg(feature = "sqlite")]
             Dialect::Sqlite => {
@@ -65,16 +69,24 @@ impl Db {
             }
             #[cfg(feature = "postgres")]
             Dialect::Postgres => {
+                use std::str::FromStr;
                 let url = url.replacen("postgresql://", "postgres://", 1);
-                server_pool(&url).await.map(Db::Postgres).map_err(fail)
+                let mut options = sqlx::postgres::PgConnectOptions::from_str(&url).map_err(fail)?;
+                if !url.contains("application_name=") {
+                    // So that lock-holder messages and pg_stat_activity name the tool.
+                    options = options.application_name("cargo-migrate");
+                }
+                server_pool(options).await.map(Db::Postgres).map_err(fail)
             }
             #[cfg(feature = "mysql")]
             Dialect::MySql => {
+                use std::str::FromStr;
                 let url = match url.strip_prefix("mariadb://") {
                     Some(rest) => format!("mysql://{rest}"),
                     None => url.to_owned(),
                 };
-                server_pool(&url).await.map(Db::MySql).map_err(fail)
+                let options = sqlx::mysql::MySqlConnectOptions::from_str(&url).map_err(fail)?;
+                server_pool(options).await.map(Db::MySql).map_err(fail)
             }
             #[allow(unreachable_patterns)]
             other => Err(unsupported(&format!(
@@ -120,19 +132,21 @@ impl From<&Db> for Db {
 }
 
 /// A pool for a database server. When the pool only says it timed out, one direct attempt
-/// tells why (refused, wrong password, unknown database).
+/// tells why (refused, wrong password, unknown database, TLS required).
 #[cfg(any(feature = "postgres", feature = "mysql"))]
-async fn server_pool<DB: sqlx::Database>(url: &str) -> Result<sqlx::Pool<DB>, sqlx::Error> {
+async fn server_pool<DB: sqlx::Database>(
+    options: <DB::Connection as sqlx::Connection>::Options,
+) -> Result<sqlx::Pool<DB>, sqlx::Error> {
     use sqlx::Connection;
     let pool = sqlx::pool::PoolOptions::<DB>::new()
         .max_connections(4)
         .acquire_timeout(CONNECT_TIMEOUT)
         .test_before_acquire(false)
-        .connect(url)
+        .connect_with(options.clone())
         .await;
     match pool {
         Err(sqlx::Error::PoolTimedOut) => {
-            Err(DB::Connection::connect(url).await.err().unwrap_or(sqlx::Error::PoolTimedOut))
+            Err(DB::Connection::connect_with(&options).await.err().unwrap_or(sqlx::Error::PoolTimedOut))
         }
         other => other,
     }

@@ -1,16 +1,42 @@
 //! The runtime methods of the value `migrate!()` produces, so that
 //! `migrate!().upgrade(&pool).await?` is all an app needs.
 
+use std::sync::Mutex;
+
 use super::db::Db;
 use super::error::Error;
-use super::migrator::{Migrator, Report, Status};
+use super::migrator::Migrator;
+use super::report::{Report, Status};
 use crate::embedded::Migrations;
 use crate::target::Target;
 
+/// The migrators of the embedded values used so far in this process, by the addresses and
+/// lengths of their data: the graph is validated and the expected states computed once, not on
+/// every call.
+static MIGRATORS: Mutex<Vec<(Key, Migrator)>> = Mutex::new(Vec::new());
+
+/// Where an embedded value's migrations and branch labels live, and how many there are.
+type Key = [usize; 4];
+
 impl Migrations {
-    /// A [`Migrator`] for these migrations, with their declared head policy.
+    /// A [`Migrator`] for these migrations, with their declared head policy; built once per
+    /// process and shared (cloning a migrator is cheap).
     pub fn migrator(&self) -> Result<Migrator, Error> {
-        Ok(Migrator::new(self.graph()?).with_head_policy(self.head_policy()))
+        let key: Key = [
+            self.migrations.as_ptr() as usize,
+            self.migrations.len(),
+            self.branches.as_ptr() as usize,
+            self.branches.len(),
+        ];
+        let cached = |list: &Vec<(Key, Migrator)>| list.iter().find(|(k, _)| *k == key).map(|(_, m)| m.clone());
+        if let Some(m) = MIGRATORS.lock().ok().and_then(|l| cached(&l)) {
+            return Ok(m);
+        }
+        let migrator = Migrator::new(self.graph()?).with_head_policy(self.head_policy());
+        if let Ok(mut list) = MIGRATORS.lock() {
+            list.push((key, migrator.clone()));
+        }
+        Ok(migrator)
     }
 
     /// Upgrades to the head (or every declared branch head), taking the lock; a no-op run
@@ -33,6 +59,6 @@ impl Migrations {
 
     /// Succeeds when the database is exactly at head (see [`Migrator::check`]).
     pub async fn check(&self, db: impl Into<Db>) -> Result<(), Error> {
-        self.migrator()?.check(db).await
+        self.migrator()?.check(db).await.map(|_| ())
     }
 }

@@ -7,6 +7,8 @@ use crate::plan::{Direction, PlanError};
 use crate::problem::Problems;
 use crate::sql::Dialect;
 
+use super::report::Report;
+
 /// A revision whose file changed after it was applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangedRevision {
@@ -86,12 +88,19 @@ pub enum ErrorKind {
     Behind,
     /// The requested mode cannot be honoured.
     Refused,
+    /// The run was cancelled (Ctrl-C, SIGTERM, or the caller's [`Cancel`](crate::Cancel)).
+    Cancelled,
     /// The history or log tables could not be read or written.
     Database,
 }
 
 /// Why a run did not happen or did not finish. Nothing is changed when a run is refused; a
-/// failed statement rolls its migration back (PostgreSQL, SQLite) or leaves it dirty (MySQL).
+/// failed statement rolls its migration back (PostgreSQL, SQLite, MySQL data changes) or leaves
+/// it dirty (MySQL DDL).
+///
+/// The message ([`Display`](fmt::Display)) says what happened; [`Error::help`] says what to do
+/// next, naming the command-line way and the API way where both exist; [`Error::partial`] holds
+/// what a run that stopped part-way had applied.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -102,10 +111,7 @@ pub enum Error {
     #[error("the migrations are not a valid chain:\n{0}")]
     Graph(#[from] Problems),
     /// The URL's scheme is not one this build supports.
-    #[error(
-        "`{url}` is not a database URL this build supports; use sqlite:path.db, postgres://user@host/db or mysql://user@host/db{}",
-        if hint.is_empty() { String::new() } else { format!(" ({hint})") }
-    )]
+    #[error("`{url}` is not a database URL this build supports{}", if hint.is_empty() { String::new() } else { format!(" ({hint})") })]
     UnsupportedUrl {
         /// The URL, password removed.
         url: String,
@@ -114,24 +120,25 @@ pub enum Error {
     },
     /// The URL's user-info password holds characters that must be percent-encoded, so the URL
     /// cannot be read as written (nothing was connected to).
-    #[error(
-        "cannot parse the database URL {url}: its password holds characters that are not allowed there unencoded\n  help: percent-encode special characters in the password (`@` as `%40`, `/` as `%2F`, `?` as `%3F`, `#` as `%23`, `%` as `%25`, a space as `%20`)"
-    )]
+    #[error("cannot parse the database URL {url}: its password holds characters that are not allowed there unencoded")]
     UnencodedPassword {
         /// The URL, password removed.
         url: String,
     },
     /// The database could not be reached.
-    #[error("cannot connect to {url}: {message}\n  help: check that the server is running and that the URL is right")]
+    #[error("cannot connect to {url}: {message}")]
     Connect {
         /// The URL, password removed.
         url: String,
         /// What went wrong, password removed.
         message: String,
+        /// The driver's error, for callers that inspect it (its text may hold the URL).
+        #[source]
+        source: Option<sqlx::Error>,
     },
     /// Another run held the lock for longer than the lock timeout.
     #[error(
-        "another migration run holds the lock on this {dialect} database and did not release it within {}; it is held by {}\n  help: wait for that run to finish, or raise the lock timeout",
+        "another migration run holds the lock on this {dialect} database and did not release it within {}; it is held by {}",
         humantime_secs(*waited),
         holder.as_deref().unwrap_or("a process the database cannot name")
     )]
@@ -145,7 +152,7 @@ pub enum Error {
     },
     /// Applied migrations were edited since they ran.
     #[error(
-        "{} applied migration(s) changed since they ran:\n{}\n  help: restore the files, or accept the change explicitly (Options::accept_changed, or `--accept-changed <revision>` on the command line) to record the new checksum",
+        "{} applied migration(s) changed since they ran:\n{}",
         changed.len(),
         changed.iter().map(|c| format!("  - `{}` ({}): recorded {}, now {}", c.revision, c.path, short(&c.recorded), short(&c.current))).collect::<Vec<_>>().join("\n")
     )]
@@ -154,33 +161,22 @@ pub enum Error {
         changed: Vec<ChangedRevision>,
     },
     /// The database records revisions this build does not have.
-    #[error(
-        "the database records revision(s) this build does not have: {}\n  help: run a build that includes them (the database may have been upgraded by a newer version), or remove their records with `stamp --purge` if they are truly gone",
-        revisions.join(", ")
-    )]
+    #[error("the database records revision(s) this build does not have: {}", revisions.join(", "))]
     UnknownApplied {
         /// The unknown ids.
         revisions: Vec<String>,
     },
     /// A revision is half-applied (MySQL/MariaDB).
-    #[error(
-        "{revision}\n  help: MySQL commits DDL as it runs, so part of it may be applied. Inspect the database and either finish the revision by hand and mark it applied, or undo its partial effects and mark it unapplied (which makes the next upgrade run it again): Migrator::resolve_dirty(Resolution::MarkApplied | Resolution::MarkUnapplied), or `cargo migrate resolve <revision> --applied | --unapplied`"
-    )]
+    #[error("{revision}")]
     Dirty {
         /// The dirty revision.
         revision: DirtyRevision,
     },
     /// A statement of a migration failed.
     #[error(
-        "{} of `{revision}` failed at {path}:{line}: {message}{}",
+        "{} of `{revision}` failed at {path}:{line}: {message}\n  note: {}",
         if matches!(direction, Direction::Up) { "upgrade" } else { "downgrade" },
-        match aftermath {
-            Aftermath::RolledBack if matches!(direction, Direction::Up) => "\n  note: the revision was rolled back and is not recorded; revisions before it stay applied".to_owned(),
-            Aftermath::RolledBack => "\n  note: the downgrade was rolled back, so the revision is still applied; revisions reverted before it stay reverted".to_owned(),
-            Aftermath::RolledBackAll => "\n  note: the whole run was rolled back; nothing changed".to_owned(),
-            Aftermath::Partial => "\n  note: this revision runs outside a transaction (`transaction: false`), so the statements before this one stay applied and are not recorded; undo them or make them idempotent before running it again".to_owned(),
-            Aftermath::Dirty => format!("\n  note: MySQL commits DDL as it runs, so the revision is now recorded as dirty and every run refuses to continue until it is resolved: finish it by hand and mark it applied, or undo it and mark it unapplied (Migrator::resolve_dirty, or `cargo migrate resolve {revision} --applied | --unapplied`)"),
-        }
+        aftermath.describe(*direction)
     )]
     Statement {
         /// The revision.
@@ -195,12 +191,31 @@ pub enum Error {
         message: String,
         /// What state the failure left behind.
         aftermath: Aftermath,
+        /// The steps that completed (and are recorded) before this one.
+        report: Report,
+    },
+    /// The run was cancelled; `report` says what completed before, `aftermath` what happened to
+    /// the step that was running (if one was).
+    #[error(
+        "the run was cancelled{}",
+        match (revision, aftermath) {
+            (Some(r), Some(a)) => format!(" while `{r}` ran\n  note: {}", a.describe(Direction::Up)),
+            (Some(r), None) => format!(" after `{r}` completed"),
+            _ => " before any revision ran".to_owned(),
+        }
+    )]
+    Cancelled {
+        /// The revision running when the run was cancelled.
+        revision: Option<String>,
+        /// What the cancelled step left behind, when one was running.
+        aftermath: Option<Aftermath>,
+        /// The steps that completed (and are recorded) before the cancellation.
+        report: Report,
     },
     /// A statement is larger than the MySQL server accepts in one packet; refused before
     /// anything ran.
     #[error(
-        "a statement of `{revision}` at {path}:{line} is {size} bytes, more than this server accepts in one packet (max_allowed_packet = {limit} bytes); nothing was run\n  help: raise the server's limit (`SET GLOBAL max_allowed_packet = {}` as an administrator, and `max_allowed_packet` in the server's configuration so it survives a restart), or split the statement into smaller ones (e.g. several INSERTs)",
-        size.next_power_of_two().max(1 << 20)
+        "a statement of `{revision}` at {path}:{line} is {size} bytes, more than this server accepts in one packet (max_allowed_packet = {limit} bytes); nothing was run"
     )]
     PacketTooLarge {
         /// The revision.
@@ -216,7 +231,7 @@ pub enum Error {
     },
     /// The database is not at its head(s) (from [`Migrator::check`](crate::Migrator::check)).
     #[error(
-        "the database is behind: {} revision(s) not applied ({})\n  help: run the upgrade",
+        "the database is behind: {} revision(s) not applied ({})",
         pending.len(),
         pending.iter().take(10).cloned().collect::<Vec<_>>().join(", ") + if pending.len() > 10 { ", …" } else { "" }
     )]
@@ -231,9 +246,7 @@ pub enum Error {
         reason: String,
     },
     /// A downgrade would pass an irreversible revision.
-    #[error(
-        "cannot downgrade past `{revision}` ({path}): it is irreversible: {reason}\n  help: downgrade to `{revision}` or later, or stamp if the schema was changed by hand"
-    )]
+    #[error("cannot downgrade past `{revision}` ({path}): it is irreversible: {reason}")]
     Irreversible {
         /// The revision.
         revision: String,
@@ -241,6 +254,14 @@ pub enum Error {
         path: String,
         /// Its stated reason.
         reason: String,
+    },
+    /// A resolution named a revision that is not the dirty one (or nothing is dirty).
+    #[error("{}", match actual { Some(d) => format!("`{expected}` is not dirty; the dirty revision is `{}`", d.revision), None => format!("`{expected}` is not dirty; nothing is") })]
+    NotDirty {
+        /// The revision the caller expected to resolve.
+        expected: String,
+        /// The dirty revision, if any.
+        actual: Option<DirtyRevision>,
     },
     /// The history or log tables could not be read or written.
     #[error("{context}: {message}")]
@@ -261,8 +282,34 @@ pub enum Aftermath {
     RolledBackAll,
     /// Statements before the failing one stay applied (`transaction: false`).
     Partial,
+    /// The revision's statements all ran but its record could not be written.
+    NotRecorded,
     /// The revision is recorded as dirty (MySQL).
     Dirty,
+}
+
+impl Aftermath {
+    /// One sentence on the state left behind.
+    pub fn describe(self, direction: Direction) -> &'static str {
+        match (self, direction) {
+            (Self::RolledBack, Direction::Up) => {
+                "the revision was rolled back and is not recorded; revisions before it stay applied"
+            }
+            (Self::RolledBack, Direction::Down) => {
+                "the downgrade was rolled back, so the revision is still applied; revisions reverted before it stay reverted"
+            }
+            (Self::RolledBackAll, _) => "the whole run was rolled back; nothing changed",
+            (Self::Partial, _) => {
+                "this revision runs outside a transaction (`transaction: false`), so the statements before this one stay applied and are not recorded; undo them or make them idempotent before running it again"
+            }
+            (Self::NotRecorded, _) => {
+                "this revision runs outside a transaction (`transaction: false`); its statements ran but it could not be recorded"
+            }
+            (Self::Dirty, _) => {
+                "MySQL committed part of it (DDL commits implicitly), so the revision is now recorded as dirty and every run refuses to continue until it is resolved"
+            }
+        }
+    }
 }
 
 fn short(checksum: &str) -> &str {
@@ -295,11 +342,71 @@ impl Error {
             Self::LockTimeout { .. } => ErrorKind::Lock,
             Self::Changed { .. } => ErrorKind::Changed,
             Self::UnknownApplied { .. } => ErrorKind::Unknown,
-            Self::Dirty { .. } => ErrorKind::Dirty,
+            Self::Dirty { .. } | Self::NotDirty { .. } => ErrorKind::Dirty,
             Self::Statement { .. } | Self::PacketTooLarge { .. } => ErrorKind::Statement,
             Self::Behind { .. } => ErrorKind::Behind,
             Self::AllOrNothingRefused { .. } => ErrorKind::Refused,
+            Self::Cancelled { .. } => ErrorKind::Cancelled,
             Self::Database { .. } => ErrorKind::Database,
         }
+    }
+
+    /// What a run that stopped part-way had applied (and recorded) before it stopped.
+    pub fn partial(&self) -> Option<&Report> {
+        match self {
+            Self::Statement { report, .. } | Self::Cancelled { report, .. } => Some(report),
+            _ => None,
+        }
+    }
+
+    /// What to do next, when there is something to say: the command-line way (`cargo migrate …`,
+    /// or the same words after an app's own `migrate` command) and the API way.
+    pub fn help(&self) -> Option<String> {
+        Some(match self {
+            Self::Plan(_) | Self::Graph(_) | Self::Database { .. } | Self::AllOrNothingRefused { .. } => return None,
+            Self::Behind { .. } => "run the upgrade (`cargo migrate upgrade`, or `Migrator::upgrade`)".to_owned(),
+            Self::UnsupportedUrl { hint, .. } if hint.is_empty() => {
+                "use sqlite:path.db, postgres://user@host/db or mysql://user@host/db".to_owned()
+            }
+            Self::UnsupportedUrl { .. } => return None,
+            Self::UnencodedPassword { .. } => "percent-encode special characters in the password (`@` as `%40`, `/` as `%2F`, `?` as `%3F`, `#` as `%23`, `%` as `%25`, a space as `%20`)".to_owned(),
+            Self::Connect { message, .. } if message.contains("extra_float_digits") => {
+                "a connection pooler (PgBouncer) refused a startup parameter the driver sends; add `ignore_startup_parameters = extra_float_digits` to its configuration".to_owned()
+            }
+            Self::Connect { message, .. } if message.to_ascii_lowercase().contains("tls") || message.contains("SSL") => {
+                "check the URL's TLS settings: `sslmode=require` (PostgreSQL) or `ssl-mode=required` (MySQL) encrypts; `verify-ca`/`verify-full` also need `sslrootcert=<CA file>`".to_owned()
+            }
+            Self::Connect { .. } => "check that the server is running and that the URL is right".to_owned(),
+            Self::LockTimeout { .. } => "wait for that run to finish, or raise the lock timeout (`lock_timeout` in [package.metadata.migrate], or `Options::lock_timeout`)".to_owned(),
+            Self::Changed { changed } => format!(
+                "restore the files, or accept the change explicitly to record the new checksum: `cargo migrate upgrade --accept-changed {}` (or `Options::accept_changed`)",
+                changed.first().map_or("<revision>", |c| c.revision.as_str())
+            ),
+            Self::UnknownApplied { .. } => "run a build that includes them (the database may have been upgraded by a newer version), or remove their records with `cargo migrate stamp --purge <target>` if they are truly gone".to_owned(),
+            Self::Dirty { revision } => format!(
+                "inspect the database, then either finish the revision by hand and mark it applied, or undo its partial effects and mark it unapplied (the next upgrade runs it again): `cargo migrate resolve {} --applied | --unapplied` (or `Migrator::resolve_dirty`)",
+                revision.revision
+            ),
+            Self::Statement { aftermath: Aftermath::Dirty, revision, .. } => format!(
+                "fix the statement, inspect what it left, then `cargo migrate resolve {revision} --applied | --unapplied` (or `Migrator::resolve_dirty`)"
+            ),
+            Self::Statement { message, .. } if message.contains("cannot run inside a transaction block") || message.contains("cannot be executed within") => {
+                "this statement cannot run inside a transaction: add `-- transaction: false` to the revision's header".to_owned()
+            }
+            Self::Statement { message, .. } if message.contains("read-only") || message.contains("read only") => {
+                "this server accepts no writes (a read-only replica or transaction); point the URL at the primary".to_owned()
+            }
+            Self::Statement { .. } => "fix the statement in the file and run again".to_owned(),
+            Self::Cancelled { .. } => "run the same command again to continue from where it stopped".to_owned(),
+            Self::PacketTooLarge { size, .. } => format!(
+                "raise the server's limit (`SET GLOBAL max_allowed_packet = {}` as an administrator, and `max_allowed_packet` in the server's configuration so it survives a restart), or split the statement into smaller ones (e.g. several INSERTs)",
+                size.next_power_of_two().max(1 << 20)
+            ),
+            Self::Irreversible { revision, .. } => {
+                format!("downgrade to `{revision}` or later, or stamp if the schema was changed by hand")
+            }
+            Self::NotDirty { actual: Some(d), .. } => format!("resolve `{}` instead, if that is the one you inspected", d.revision),
+            Self::NotDirty { actual: None, .. } => "nothing needs resolving".to_owned(),
+        })
     }
 }

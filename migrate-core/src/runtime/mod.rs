@@ -2,16 +2,18 @@
 //! exactly once under a lock, a transaction per migration (or one for the whole run), checksums
 //! and dirty states checked before anything changes.
 //!
-//! How each backend keeps a run exactly-once:
+//! [`Migrator`] holds the policy (read, judge, gate, plan, loop); one backend file per
+//! database holds what differs. How each keeps a run exactly-once:
 //!
 //! - **PostgreSQL**: a session advisory lock (keyed by the history table's name) on a connection
 //!   of the run's own, held across `transaction: false` steps; closing that connection releases
 //!   it, so an error, a panic or a killed process never leaves it behind. Each migration's SQL,
 //!   its history row and its log row are one transaction, sent in one round trip.
-//! - **MySQL/MariaDB**: `GET_LOCK` on a connection of the run's own. DDL commits implicitly, so a
-//!   step's history row is written first, marked dirty, and cleared when its last statement
-//!   succeeds; a dirty row stops every later run until [`Migrator::resolve_dirty`] says how it
-//!   ended. (While a step runs, [`Migrator::check`] from elsewhere sees it as dirty too.)
+//! - **MySQL/MariaDB**: `GET_LOCK` on a connection of the run's own. Each step is one
+//!   transaction whose first write marks the revision dirty; DDL commits implicitly (and the
+//!   mark with it), so a failure after DDL leaves the revision dirty and every later run refuses
+//!   until [`Migrator::resolve_dirty`] says how it ended, while a step that only changes data
+//!   rolls back whole. (While a step runs, [`Migrator::check`] from elsewhere sees it as dirty.)
 //! - **SQLite**: an OS lock on `<database>-migrate.lock` beside a file database, held for the
 //!   whole run and released by the operating system when the process ends (SIGKILL included), so
 //!   `transaction: false` steps run once too; each step is a `BEGIN IMMEDIATE` transaction that
@@ -22,16 +24,27 @@
 //! anything changes. A run with nothing to do takes no lock: it compares one value (the digest
 //! of the applied state recorded by the newest log row) with the one this build expects.
 
-#[macro_use]
-mod conn;
+mod backend;
+mod cancel;
 mod db;
 mod embedded;
 mod error;
+mod io;
 mod migrator;
+#[cfg(feature = "mysql")]
+mod mysql;
+#[cfg(feature = "postgres")]
+mod postgres;
+mod report;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+mod state;
 
 /// The sqlx this crate is built with, for building pools of a matching version.
 pub use sqlx;
 
+pub use cancel::Cancel;
 pub use db::{CONNECT_TIMEOUT, Db};
 pub use error::{Aftermath, ChangedRevision, DirtyRevision, Error, ErrorKind, Resolution};
-pub use migrator::{AppliedRevision, LogEntry, Migrator, Report, Status, StepReport};
+pub use migrator::Migrator;
+pub use report::{AppliedRevision, LogEntry, Report, Status, StepReport};

@@ -2,7 +2,6 @@
 //! with names quoted and values written as literals for the dialect.
 
 use std::fmt;
-use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -100,13 +99,14 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// How long a step took, as far as the statement recording it can know.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Timing {
     /// Computed by the database from the time the step's statements arrived.
     Server,
-    /// Measured by the client.
-    Measured(Duration),
-    /// Not known (offline scripts of steps that run outside a transaction).
+    /// Computed by the database from the time a SQL expression holds (e.g. a session setting
+    /// written when the step started).
+    Since(String),
+    /// Not known.
     Unknown,
 }
 
@@ -123,6 +123,11 @@ pub struct Tables {
 impl Tables {
     /// The statements for `dialect` with the names and the `applied_by` value of `options`.
     pub fn new(dialect: Dialect, options: &Options) -> Self {
+        Self::with_who(dialect, options, &options.who())
+    }
+
+    /// The statements for `dialect` with the names of `options`, recording `who` as who applies.
+    pub fn with_who(dialect: Dialect, options: &Options, who: &str) -> Self {
         let schema = options.schema.clone().filter(|_| dialect == Dialect::Postgres);
         let qualify = |name: &str| match &schema {
             Some(s) => format!("{}.{}", dialect.quote_ident(s), dialect.quote_ident(name)),
@@ -133,7 +138,7 @@ impl Tables {
             history: qualify(&options.history_table),
             log: qualify(&options.log_table),
             schema,
-            who: dialect.quote_str(&options.who()),
+            who: dialect.quote_str(who),
         }
     }
 
@@ -281,10 +286,10 @@ impl Tables {
         }
     }
 
-    fn timing(&self, timing: Timing) -> String {
+    fn timing(&self, timing: &Timing) -> String {
         match timing {
             Timing::Server => self.duration_since(self.dialect.now()),
-            Timing::Measured(d) => d.as_millis().to_string(),
+            Timing::Since(start) => self.duration_since(start),
             Timing::Unknown => "NULL".to_owned(),
         }
     }
@@ -308,7 +313,7 @@ impl Tables {
 
     /// Records `m` as applied, with its duration per `timing`.
     pub fn insert_applied(&self, m: &Migration, timing: Timing) -> String {
-        self.values(m, &self.timing(timing), None)
+        self.values(m, &self.timing(&timing), None)
     }
 
     /// Records `m` as started (the first statement of a step that fills in its duration at the
@@ -407,8 +412,8 @@ impl Tables {
     /// values directly (the duration from the statement's start); the others copy the history
     /// row, which holds the duration.
     pub fn log_upgrade(&self, m: &Migration, timing: Timing, after: Option<&StateDigest>) -> String {
-        match (self.dialect, timing) {
-            (Dialect::Postgres, _) | (_, Timing::Measured(_)) => {
+        match self.dialect {
+            Dialect::Postgres => {
                 self.insert_log(&m.revision, Action::Upgrade, Some(&m.checksum.to_hex()), timing, after)
             }
             _ => self.log_from_history(&m.revision, Action::Upgrade, after),
@@ -432,7 +437,7 @@ impl Tables {
             self.dialect.quote_str(action.as_str()),
             self.dialect.quote_opt(checksum),
             self.dialect.now(),
-            self.timing(timing),
+            self.timing(&timing),
             self.who,
             self.dialect.quote_str(TOOL_VERSION),
             self.digest(after),
@@ -463,9 +468,9 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         let t = Tables::new(Dialect::Postgres, &Options::default().applied_by("o'neil"));
-        let sql = t.insert_applied(&m, Timing::Measured(Duration::from_millis(12)));
+        let sql = t.insert_applied(&m, Timing::Since("'2026-01-01'::timestamptz".into()));
         assert!(sql.contains("E'it''s \\\\ here'"), "{sql}");
         assert!(sql.contains("'o''neil'"), "{sql}");
-        assert!(sql.contains(", 12, "), "{sql}");
+        assert!(sql.contains("clock_timestamp() - '2026-01-01'::timestamptz"), "{sql}");
     }
 }

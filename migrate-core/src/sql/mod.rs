@@ -11,5 +11,7 @@ mod split;
 pub use bookkeeping::{Action, StateDigest, TOOL_VERSION, Tables, Timing, hex};
 pub use dialect::Dialect;
 pub use options::{Event, EventHook, Options};
-pub use program::{Batch, Generator, Origin, Stmt, all_or_nothing_refusal, script, stamp_script};
+pub use program::{
+    Generator, Origin, Program, StepKind, StepProgram, Stmt, all_or_nothing_refusal, script, stamp_script,
+};
 pub use split::{Statement, split};

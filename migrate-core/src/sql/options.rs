@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use crate::plan::Direction;
 
-/// A progress report, passed to [`Options::on_event`] as each migration starts and finishes.
+/// A progress report, passed to [`Options::on_event`] as each migration starts (with its
+/// statements) and finishes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// A revision is about to run.
@@ -29,6 +30,12 @@ pub enum Event {
         direction: Direction,
         /// How long its SQL and bookkeeping took, as seen by this process.
         duration: Duration,
+    },
+    /// A statement of the revision that is starting (every one of them, in order, after
+    /// [`Started`](Self::Started)): exactly what the offline script prints for it.
+    Statement {
+        /// The SQL, without a terminating `;`.
+        sql: String,
     },
 }
 

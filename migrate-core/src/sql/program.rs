@@ -38,12 +38,61 @@ impl Stmt {
     }
 }
 
-/// Statements sent to the database together, in one round trip; the first failure stops the
-/// rest.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Batch(pub Vec<Stmt>);
+/// How a step's statements run, which decides what a failure leaves behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    /// One transaction holding the SQL and its history and log rows (PostgreSQL, SQLite): a
+    /// failure rolls all of it back.
+    Transaction,
+    /// `transaction: false`: each statement commits on its own, then the record is written in
+    /// a transaction of its own. A failure after the first statement leaves the earlier ones.
+    Autocommit,
+    /// MySQL/MariaDB: one transaction that a DDL statement commits implicitly. The dirty mark is
+    /// its first write, so it is committed together with the first DDL statement; a step whose
+    /// transaction was never committed (data only, or failing before its DDL) rolls back whole.
+    ImplicitCommit,
+}
 
-/// Turns plans into batches for one dialect and one configuration.
+/// Everything one step runs, in order: `open` (transaction start and guard rows), `body` (the
+/// migration's own statements, with their file lines) and `close` (history and log rows, commit).
+/// The runtime executes exactly these statements and the offline script prints them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepProgram {
+    /// The step.
+    pub step: Step,
+    /// How its statements run.
+    pub kind: StepKind,
+    /// Statements before the migration's own.
+    pub open: Vec<Stmt>,
+    /// The migration's statements.
+    pub body: Vec<Stmt>,
+    /// Statements after them.
+    pub close: Vec<Stmt>,
+}
+
+impl StepProgram {
+    /// Every statement, in order.
+    pub fn statements(&self) -> impl Iterator<Item = &Stmt> {
+        self.open.iter().chain(&self.body).chain(&self.close)
+    }
+}
+
+/// A whole run as data: the table definitions, the run's own transaction boundaries (only in
+/// all-or-nothing mode) and every step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    /// `CREATE … IF NOT EXISTS` of the schema and the tables (the online run sends these only
+    /// when the tables are missing).
+    pub create: Vec<Stmt>,
+    /// The run's `BEGIN` in all-or-nothing mode; empty otherwise.
+    pub begin: Vec<Stmt>,
+    /// The steps.
+    pub steps: Vec<StepProgram>,
+    /// The run's `COMMIT` in all-or-nothing mode; empty otherwise.
+    pub end: Vec<Stmt>,
+}
+
+/// Turns plans into programs for one dialect and one configuration.
 #[derive(Debug, Clone)]
 pub struct Generator<'g> {
     graph: &'g RevisionGraph,
@@ -53,7 +102,7 @@ pub struct Generator<'g> {
 
 /// Why an all-or-nothing run of `plan` is impossible on `dialect`, or `None` when it is possible.
 pub fn all_or_nothing_refusal(graph: &RevisionGraph, plan: &Plan, dialect: Dialect) -> Option<String> {
-    if dialect == Dialect::MySql {
+    if !dialect.transactional_ddl() {
         return Some(
             "MySQL and MariaDB commit every DDL statement implicitly, so a run cannot be undone as a whole; \
              run without all-or-nothing (each migration is recorded as it completes)"
@@ -69,10 +118,19 @@ pub fn all_or_nothing_refusal(graph: &RevisionGraph, plan: &Plan, dialect: Diale
     })
 }
 
+/// The PostgreSQL session setting that remembers when a `transaction: false` step started, so
+/// that its record holds its duration without the client rewriting anything.
+const PG_STEP_START: &str = "cargo_migrate.step_started";
+
 impl<'g> Generator<'g> {
     /// A generator for `graph` on `dialect` with `options` (table names, who applies, mode).
     pub fn new(graph: &'g RevisionGraph, dialect: Dialect, options: &Options) -> Self {
-        Self { graph, tables: Tables::new(dialect, options), all_or_nothing: options.all_or_nothing }
+        Self::with_tables(graph, Tables::new(dialect, options), options.all_or_nothing)
+    }
+
+    /// A generator over already built [`Tables`] (the runtime builds them once per run).
+    pub fn with_tables(graph: &'g RevisionGraph, tables: Tables, all_or_nothing: bool) -> Self {
+        Self { graph, tables, all_or_nothing }
     }
 
     /// The bookkeeping statements.
@@ -98,151 +156,175 @@ impl<'g> Generator<'g> {
             .collect()
     }
 
-    /// Whether `index` runs inside a transaction of its own (or the run's) in this dialect.
-    pub fn in_transaction(&self, index: usize) -> bool {
-        self.dialect().transactional_ddl() && self.graph.migration(index).transaction
+    /// How step `index` runs on this dialect.
+    pub fn kind(&self, index: usize) -> StepKind {
+        if !self.dialect().transactional_ddl() {
+            StepKind::ImplicitCommit
+        } else if self.graph.migration(index).transaction {
+            StepKind::Transaction
+        } else {
+            StepKind::Autocommit
+        }
     }
 
-    /// The batches of one step. Steps that run outside a transaction (MySQL, `transaction:
-    /// false`) come as one batch per statement followed by [`record_after`](Self::record_after)'s
-    /// batch; `timing` is that batch's duration. `after` is the digest of the applied state the
-    /// step leaves, recorded in its log row (`None` when unknown, e.g. offline).
-    pub fn step(&self, step: Step, timing: Timing, after: Option<&StateDigest>) -> Vec<Batch> {
+    /// The program of a whole run along `plan`. `digests` yields, step by step, the digest of
+    /// the applied state each step leaves (recorded in its log row), or `None` when unknown
+    /// (offline).
+    pub fn program(&self, plan: &Plan, mut digests: impl FnMut(Step) -> Option<StateDigest>) -> Program {
+        let d = self.dialect();
+        let whole = self.all_or_nothing;
+        Program {
+            create: self.tables.create().into_iter().map(Stmt::book).collect(),
+            begin: if whole { vec![Stmt::book(d.begin())] } else { Vec::new() },
+            steps: plan.steps.iter().map(|&s| self.step(s, digests(s).as_ref())).collect(),
+            end: if whole { vec![Stmt::book(d.commit())] } else { Vec::new() },
+        }
+    }
+
+    /// The program of one step; `after` is the digest of the applied state it leaves.
+    pub fn step(&self, step: Step, after: Option<&StateDigest>) -> StepProgram {
         let m = self.graph.migration(step.index);
         let t = &self.tables;
         let d = self.dialect();
-        let stmts = self.statements(step.index, step.direction);
         let rev = m.revision.as_str();
-        if d == Dialect::MySql {
-            let mut batch = Vec::with_capacity(stmts.len() + 5);
-            batch.push(Stmt::book(match step.direction {
-                Direction::Up => t.insert_started(m, Some("up")),
-                Direction::Down => t.mark_dirty(rev, "down"),
-            }));
-            batch.extend(stmts);
-            // One commit for the closing rows (each autocommitted statement would flush the
-            // redo log on its own); the dirty mark above has to be committed before the DDL.
-            batch.push(Stmt::book(d.begin()));
-            match step.direction {
-                Direction::Up => {
-                    batch.push(Stmt::book(t.log_since_started(rev, after)));
-                    batch.push(Stmt::book(t.finish_started(rev)));
-                }
-                Direction::Down => {
-                    batch.push(Stmt::book(t.insert_log(
-                        rev,
-                        Action::Downgrade,
-                        Some(&m.checksum.to_hex()),
-                        Timing::Unknown,
-                        after,
-                    )));
-                    batch.push(Stmt::book(t.delete(rev)));
-                }
-            }
-            batch.push(Stmt::book(d.commit()));
-            return vec![Batch(batch)];
-        }
-        if !m.transaction {
-            let mut out: Vec<Batch> = stmts.into_iter().map(|s| Batch(vec![s])).collect();
-            out.push(self.record_after(step, timing, after));
-            return out;
-        }
-        let mut batch = Vec::with_capacity(stmts.len() + 5);
-        if !self.all_or_nothing {
-            batch.push(Stmt::book(d.begin()));
-        }
-        let sqlite = d == Dialect::Sqlite;
-        if sqlite && step.direction == Direction::Up {
-            batch.push(Stmt::book(t.insert_started(m, None)));
-        }
-        batch.extend(stmts);
         let checksum = m.checksum.to_hex();
-        match step.direction {
-            // SQLite: the history row went first (as the guard against a concurrent run of the
-            // same step); the log row measures the duration from it.
-            Direction::Up if sqlite => batch.push(Stmt::book(t.log_since_started(rev, after))),
-            // PostgreSQL: the history and log rows in one statement (one parse, one plan).
-            Direction::Up => batch.push(Stmt::book(
-                t.together(&t.insert_applied(m, Timing::Server), &t.log_upgrade(m, Timing::Server, after)),
-            )),
-            Direction::Down if sqlite => {
-                batch.push(Stmt::book(t.insert_log(rev, Action::Downgrade, Some(&checksum), Timing::Unknown, after)));
-                batch.push(Stmt::book(t.delete(rev)));
+        let kind = self.kind(step.index);
+        let body = self.statements(step.index, step.direction);
+        let own_transaction = !self.all_or_nothing;
+        let mut open = Vec::new();
+        let mut close = Vec::new();
+        let book = |sql: String| Stmt::book(sql);
+        let begin = || Stmt::book(d.begin());
+        let commit = || Stmt::book(d.commit());
+        match (kind, step.direction) {
+            (StepKind::ImplicitCommit, direction) => {
+                open.push(begin());
+                match direction {
+                    Direction::Up => {
+                        open.push(book(t.insert_started(m, Some("up"))));
+                        close.push(book(t.log_since_started(rev, after)));
+                        close.push(book(t.finish_started(rev)));
+                    }
+                    Direction::Down => {
+                        open.push(book(t.mark_dirty(rev, "down")));
+                        close.push(book(t.insert_log(rev, Action::Downgrade, Some(&checksum), Timing::Unknown, after)));
+                        close.push(book(t.delete(rev)));
+                    }
+                }
+                close.push(commit());
             }
-            Direction::Down => batch.push(Stmt::book(t.together(
-                &t.delete(rev),
-                &t.insert_log(rev, Action::Downgrade, Some(&checksum), Timing::Server, after),
-            ))),
+            (StepKind::Autocommit, direction) => {
+                let timing = if d == Dialect::Postgres {
+                    open.push(book(format!("SELECT set_config('{PG_STEP_START}', clock_timestamp()::text, false)")));
+                    Timing::Since(format!("current_setting('{PG_STEP_START}')::timestamptz"))
+                } else {
+                    Timing::Unknown
+                };
+                close.push(begin());
+                match direction {
+                    Direction::Up => {
+                        close.push(book(t.insert_applied(m, timing.clone())));
+                        close.push(book(t.log_upgrade(m, timing, after)));
+                    }
+                    Direction::Down => {
+                        close.push(book(t.insert_log(rev, Action::Downgrade, Some(&checksum), timing, after)));
+                        close.push(book(t.delete(rev)));
+                    }
+                }
+                close.push(commit());
+            }
+            (StepKind::Transaction, direction) => {
+                if own_transaction {
+                    open.push(begin());
+                }
+                let sqlite = d == Dialect::Sqlite;
+                match direction {
+                    // SQLite: the history row goes first (a second writer that bypasses the run
+                    // lock hits its primary key), and the log row measures the time since it.
+                    Direction::Up if sqlite => {
+                        open.push(book(t.insert_started(m, None)));
+                        close.push(book(t.log_since_started(rev, after)));
+                    }
+                    // PostgreSQL: the history and log rows in one statement (one parse, one plan).
+                    Direction::Up => close.push(book(
+                        t.together(&t.insert_applied(m, Timing::Server), &t.log_upgrade(m, Timing::Server, after)),
+                    )),
+                    Direction::Down if sqlite => {
+                        close.push(book(t.insert_log(rev, Action::Downgrade, Some(&checksum), Timing::Unknown, after)));
+                        close.push(book(t.delete(rev)));
+                    }
+                    Direction::Down => close.push(book(t.together(
+                        &t.delete(rev),
+                        &t.insert_log(rev, Action::Downgrade, Some(&checksum), Timing::Server, after),
+                    ))),
+                }
+                if own_transaction {
+                    close.push(commit());
+                }
+            }
         }
-        if !self.all_or_nothing {
-            batch.push(Stmt::book(d.commit()));
-        }
-        vec![Batch(batch)]
+        StepProgram { step, kind, open, body, close }
     }
 
-    /// The bookkeeping batch that records a step run outside a transaction, once it succeeded.
-    pub fn record_after(&self, step: Step, timing: Timing, after: Option<&StateDigest>) -> Batch {
-        let m = self.graph.migration(step.index);
+    /// The statements that record the steps of a stamp plan (no migration SQL), in one
+    /// transaction; `purge` first removes every record. `after` (the digest of the state it
+    /// leaves) goes on the last log row.
+    pub fn stamp(&self, plan: &Plan, purge: bool, after: Option<&StateDigest>) -> Vec<Stmt> {
         let t = &self.tables;
         let d = self.dialect();
-        let rev = m.revision.as_str();
-        let mut batch = vec![Stmt::book(d.begin())];
-        match step.direction {
-            Direction::Up => {
-                batch.push(Stmt::book(t.insert_applied(m, timing)));
-                batch.push(Stmt::book(t.log_upgrade(m, timing, after)));
-            }
-            Direction::Down => {
-                batch.push(Stmt::book(t.insert_log(rev, Action::Downgrade, Some(&m.checksum.to_hex()), timing, after)));
-                batch.push(Stmt::book(t.delete(rev)));
-            }
-        }
-        batch.push(Stmt::book(d.commit()));
-        Batch(batch)
-    }
-
-    /// The batch that records the steps of a stamp plan (no migration SQL), in one transaction;
-    /// `purge` first removes every record. `after` (the digest of the state it leaves) goes on
-    /// the last log row.
-    pub fn stamp(&self, plan: &Plan, purge: bool, after: Option<&StateDigest>) -> Batch {
-        let t = &self.tables;
-        let d = self.dialect();
-        let mut batch = vec![Stmt::book(d.begin())];
+        let mut out = vec![Stmt::book(d.begin())];
         if purge {
             let last = plan.steps.is_empty();
-            batch.push(Stmt::book(t.insert_log("*", Action::Purge, None, Timing::Unknown, after.filter(|_| last))));
-            batch.push(Stmt::book(t.delete_all()));
+            out.push(Stmt::book(t.insert_log("*", Action::Purge, None, Timing::Unknown, after.filter(|_| last))));
+            out.push(Stmt::book(t.delete_all()));
         }
         for (k, step) in plan.steps.iter().enumerate() {
             let m = self.graph.migration(step.index);
             let after = after.filter(|_| k + 1 == plan.steps.len());
             match step.direction {
                 Direction::Up => {
-                    batch.push(Stmt::book(t.insert_applied(m, Timing::Unknown)));
-                    batch.push(Stmt::book(t.log_from_history(&m.revision, Action::Stamp, after)));
+                    out.push(Stmt::book(t.insert_applied(m, Timing::Unknown)));
+                    out.push(Stmt::book(t.log_from_history(&m.revision, Action::Stamp, after)));
                 }
                 Direction::Down => {
-                    batch.push(Stmt::book(t.log_from_history(&m.revision, Action::Unstamp, after)));
-                    batch.push(Stmt::book(t.delete(&m.revision)));
+                    out.push(Stmt::book(t.log_from_history(&m.revision, Action::Unstamp, after)));
+                    out.push(Stmt::book(t.delete(&m.revision)));
                 }
             }
         }
-        batch.push(Stmt::book(d.commit()));
-        Batch(batch)
+        out.push(Stmt::book(d.commit()));
+        out
     }
 
-    /// The batch that records new checksums for edited, accepted revisions.
-    pub fn accept(&self, revisions: &[&Migration], after: Option<&StateDigest>) -> Batch {
+    /// The statements that record new checksums for edited, accepted revisions.
+    pub fn accept(&self, revisions: &[&Migration], after: Option<&StateDigest>) -> Vec<Stmt> {
         let t = &self.tables;
         let d = self.dialect();
-        let mut batch = vec![Stmt::book(d.begin())];
+        let mut out = vec![Stmt::book(d.begin())];
         for (k, m) in revisions.iter().enumerate() {
             let after = after.filter(|_| k + 1 == revisions.len());
-            batch.push(Stmt::book(t.update_checksum(m)));
-            batch.push(Stmt::book(t.log_from_history(&m.revision, Action::AcceptChanged, after)));
+            out.push(Stmt::book(t.update_checksum(m)));
+            out.push(Stmt::book(t.log_from_history(&m.revision, Action::AcceptChanged, after)));
         }
-        batch.push(Stmt::book(d.commit()));
-        Batch(batch)
+        out.push(Stmt::book(d.commit()));
+        out
+    }
+
+    /// The statements that resolve a dirty revision: `mark_applied` clears its mark, otherwise
+    /// its record goes; either way logged, with the digest of the state it leaves.
+    pub fn resolve(&self, revision: &str, mark_applied: bool, after: &StateDigest) -> Vec<Stmt> {
+        let t = &self.tables;
+        let d = self.dialect();
+        let mut out = vec![Stmt::book(d.begin())];
+        if mark_applied {
+            out.push(Stmt::book(t.clear_dirty(revision)));
+            out.push(Stmt::book(t.log_from_history(revision, Action::MarkApplied, Some(after))));
+        } else {
+            out.push(Stmt::book(t.log_from_history(revision, Action::MarkUnapplied, Some(after))));
+            out.push(Stmt::book(t.delete(revision)));
+        }
+        out.push(Stmt::book(d.commit()));
+        out
     }
 
     fn header(&self, step: Step) -> String {
@@ -257,43 +339,30 @@ impl<'g> Generator<'g> {
         }
     }
 
-    fn render(&self, out: &mut String, batch: &Batch) {
-        for stmt in &batch.0 {
-            render_statement(out, &stmt.sql, self.dialect());
-        }
-    }
-
     /// The offline script of a run of `plan`: table creation, then every step.
     pub fn script(&self, plan: &Plan) -> String {
         let d = self.dialect();
-        let mut out = format!("-- {} for {d}\n\n", super::bookkeeping::TOOL_VERSION);
-        for sql in self.tables.create() {
-            render_statement(&mut out, &sql, d);
-        }
-        let whole = self.all_or_nothing && {
-            match all_or_nothing_refusal(self.graph, plan, d) {
-                Some(reason) => {
-                    out.push_str(&format!("\n-- all-or-nothing is not possible: {}\n", reason.replace('\n', " ")));
-                    false
-                }
-                None => true,
-            }
-        };
+        let whole = self.all_or_nothing && all_or_nothing_refusal(self.graph, plan, d).is_none();
         let this = Self { all_or_nothing: whole, ..self.clone() };
-        if whole {
-            out.push('\n');
-            render_statement(&mut out, d.begin(), d);
-        }
-        for &step in &plan.steps {
-            out.push('\n');
-            out.push_str(&this.header(step));
-            for batch in this.step(step, Timing::Unknown, None) {
-                this.render(&mut out, &batch);
-            }
+        let program = this.program(plan, |_| None);
+        let mut out = format!("-- {} for {d}\n\n", super::bookkeeping::TOOL_VERSION);
+        render(&mut out, &program.create, d);
+        if self.all_or_nothing && !whole {
+            let reason = all_or_nothing_refusal(self.graph, plan, d).unwrap_or_default();
+            out.push_str(&format!("\n-- all-or-nothing is not possible: {}\n", escape_unsafe(&reason)));
         }
         if whole {
             out.push('\n');
-            render_statement(&mut out, d.commit(), d);
+            render(&mut out, &program.begin, d);
+        }
+        for step in &program.steps {
+            out.push('\n');
+            out.push_str(&this.header(step.step));
+            render(&mut out, step.statements(), d);
+        }
+        if whole {
+            out.push('\n');
+            render(&mut out, &program.end, d);
         }
         out
     }
@@ -302,12 +371,17 @@ impl<'g> Generator<'g> {
     pub fn stamp_script(&self, plan: &Plan, purge: bool) -> String {
         let d = self.dialect();
         let mut out = format!("-- {} for {d}\n\n", super::bookkeeping::TOOL_VERSION);
-        for sql in self.tables.create() {
-            render_statement(&mut out, &sql, d);
-        }
+        render(&mut out, &self.tables.create().into_iter().map(Stmt::book).collect::<Vec<_>>(), d);
         out.push('\n');
-        self.render(&mut out, &self.stamp(plan, purge, None));
+        render(&mut out, &self.stamp(plan, purge, None), d);
         out
+    }
+}
+
+/// Appends statements, each with its terminator.
+fn render<'a>(out: &mut String, statements: impl IntoIterator<Item = &'a Stmt>, dialect: Dialect) {
+    for stmt in statements {
+        render_statement(out, &stmt.sql, dialect);
     }
 }
 
@@ -383,42 +457,56 @@ mod tests {
         assert_eq!(generator.statements(0, Direction::Down)[0].origin, Origin::Migration { index: 0, line: 8 });
     }
 
+    fn sqls(program: &StepProgram) -> Vec<&str> {
+        program.statements().map(|s| s.sql.as_str()).collect()
+    }
+
     #[test]
-    fn a_transactional_step_is_one_batch_with_its_bookkeeping() {
+    fn a_transactional_step_holds_its_bookkeeping_and_its_transaction() {
         let g = graph();
         for d in [Dialect::Postgres, Dialect::Sqlite, Dialect::MySql] {
             let generator = Generator::new(&g, d, &Options::default());
-            let batches = generator.step(Step { index: 0, direction: Direction::Up }, Timing::Unknown, None);
-            assert_eq!(batches.len(), 1, "{d}");
-            let sqls: Vec<&str> = batches[0].0.iter().map(|s| s.sql.as_str()).collect();
+            let program = generator.step(Step { index: 0, direction: Direction::Up }, None);
+            let sqls = sqls(&program);
+            assert_eq!(program.body.len(), 2, "{d}");
+            assert_eq!(sqls[0], d.begin(), "{d}");
             assert!(sqls.contains(&"CREATE TABLE t (x int)"), "{d}");
-            assert!(
-                sqls.iter()
-                    .any(|s| s.contains("INSERT INTO \"migrate_log\"") || s.contains("INSERT INTO `migrate_log`")),
-                "{d}"
-            );
-            assert!(
-                sqls.iter()
-                    .any(|s| s.contains("INSERT INTO \"migrate_history\"")
-                        || s.contains("INSERT INTO `migrate_history`")),
-                "{d}"
-            );
+            let has = |table: &str| {
+                sqls.iter().any(|s| {
+                    s.contains(&format!("INSERT INTO \"{table}\"")) || s.contains(&format!("INSERT INTO `{table}`"))
+                })
+            };
+            assert!(has("migrate_log") && has("migrate_history"), "{d}: {sqls:?}");
             assert_eq!(sqls.last(), Some(&"COMMIT"), "{d}");
-            if d == Dialect::MySql {
-                // The dirty mark goes first, outside the closing transaction.
-                assert!(sqls[0].contains("'up'"), "{sqls:?}");
-            }
         }
     }
 
     #[test]
-    fn non_transactional_steps_run_statement_by_statement_then_record() {
+    fn a_mysql_step_is_one_transaction_that_opens_with_its_dirty_mark() {
+        let g = graph();
+        let generator = Generator::new(&g, Dialect::MySql, &Options::default());
+        let program = generator.step(Step { index: 0, direction: Direction::Up }, None);
+        assert_eq!(program.kind, StepKind::ImplicitCommit);
+        assert_eq!(program.open[0].sql, "START TRANSACTION");
+        assert!(program.open[1].sql.contains("'up'"), "{:?}", program.open);
+        let down = generator.step(Step { index: 0, direction: Direction::Down }, None);
+        assert!(down.open[1].sql.starts_with("UPDATE `migrate_history` SET dirty = 'down'"), "{:?}", down.open);
+    }
+
+    #[test]
+    fn non_transactional_steps_record_after_their_statements_with_a_server_side_duration() {
         let g = graph();
         let generator = Generator::new(&g, Dialect::Postgres, &Options::default());
-        let batches = generator.step(Step { index: 1, direction: Direction::Up }, Timing::Unknown, None);
-        assert_eq!(batches.len(), 2);
-        assert_eq!(batches[0].0.len(), 1);
-        assert_eq!(batches[1].0[0].sql, "BEGIN");
+        let program = generator.step(Step { index: 1, direction: Direction::Up }, None);
+        assert_eq!(program.kind, StepKind::Autocommit);
+        assert!(program.open[0].sql.contains("set_config"), "{:?}", program.open);
+        assert_eq!(program.body.len(), 1);
+        assert_eq!(program.close[0].sql, "BEGIN");
+        assert!(
+            program.close[1].sql.contains("current_setting('cargo_migrate.step_started')"),
+            "{}",
+            program.close[1].sql
+        );
     }
 
     #[test]

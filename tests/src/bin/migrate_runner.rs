@@ -3,7 +3,7 @@
 //!
 //! Usage: `migrate_runner <url> <dir> upgrade|downgrade <target>`; `MIGRATE_LOCK_TIMEOUT_MS`
 //! sets the lock timeout. Exit code 0 on success, 2 on an error (printed as
-//! `error[<kind>]: <message>`), 3 on bad arguments.
+//! `error[<kind>]: <message>` and its help), 3 on bad arguments.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -52,6 +52,9 @@ async fn main() -> ExitCode {
         }
         Err(e) => {
             println!("error[{:?}]: {e}", e.kind());
+            if let Some(help) = e.help() {
+                println!("  help: {help}");
+            }
             ExitCode::from(2)
         }
     }

@@ -1,0 +1,214 @@
+//! MySQL and MariaDB: a run uses a connection of its own holding `GET_LOCK`. DDL commits
+//! implicitly, so each step is one transaction whose first write is the dirty mark: a step that
+//! only changes data rolls back whole on failure, and one whose DDL committed part of it stays
+//! recorded as dirty, with the failure, until someone resolves it. A running statement is
+//! cancelled with `KILL QUERY` from another connection; a batch larger than the server's
+//! `max_allowed_packet` is sent in several packets.
+
+use std::time::Duration;
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, MySql, MySqlConnection, MySqlPool};
+
+use super::backend::{Backend, Canceller, StepFailure};
+use super::error::{Aftermath, Error};
+use super::io::{self, Failure, FailureKind, TextRows, common_kind, first};
+use crate::sql::{Dialect, StepProgram, Tables};
+
+/// A MySQL connection: pooled for reads, its own for a run.
+pub(crate) struct MyConn {
+    conn: Handle,
+    pool: MySqlPool,
+}
+
+enum Handle {
+    Pooled(PoolConnection<MySql>),
+    Owned(MySqlConnection),
+}
+
+impl Handle {
+    fn get(&mut self) -> &mut MySqlConnection {
+        match self {
+            Handle::Pooled(c) => c,
+            Handle::Owned(c) => c,
+        }
+    }
+}
+
+fn classify(e: &sqlx::Error) -> FailureKind {
+    if let Some(kind) = common_kind(e) {
+        return kind;
+    }
+    let Some(db) = e.as_database_error() else { return FailureKind::Other };
+    let number = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().map(|m| m.number());
+    match (number, db.code().as_deref()) {
+        (Some(1146), _) | (_, Some("42S02")) => FailureKind::MissingTable,
+        (Some(1317), _) => FailureKind::Cancelled,
+        (Some(1290 | 1792 | 1836), _) => FailureKind::ReadOnly,
+        _ => FailureKind::Other,
+    }
+}
+
+fn no_position(_: &sqlx::Error) -> Option<usize> {
+    None
+}
+
+fn connect_error(e: sqlx::Error) -> Error {
+    Error::Connect { url: "the MySQL pool's database".to_owned(), message: e.to_string(), source: Some(e) }
+}
+
+/// Batches smaller than this are sent at once without asking the server's packet limit (no
+/// server accepts less than 1 MiB).
+const SMALL_BATCH: usize = 1 << 20;
+
+/// Room kept in a packet for the protocol's own bytes.
+const PACKET_HEADROOM: usize = 1024;
+
+impl MyConn {
+    /// A connection from the pool, for reads.
+    pub async fn pooled(pool: &MySqlPool) -> Result<Self, Error> {
+        let conn = pool.acquire().await.map_err(connect_error)?;
+        Ok(Self { conn: Handle::Pooled(conn), pool: pool.clone() })
+    }
+
+    /// A connection of its own with the pool's options, for a run: closing it releases the
+    /// named lock on every path.
+    pub async fn for_run(pool: &MySqlPool) -> Result<Self, Error> {
+        let conn = MySqlConnection::connect_with(&pool.connect_options()).await.map_err(connect_error)?;
+        Ok(Self { conn: Handle::Owned(conn), pool: pool.clone() })
+    }
+
+    /// The most the server accepts in one packet (`max_allowed_packet`), in bytes.
+    pub async fn max_packet(&mut self) -> Result<usize, Failure> {
+        let rows = self.rows("SELECT @@max_allowed_packet").await?;
+        Ok(first(&rows).and_then(|v| v.parse().ok()).unwrap_or(1 << 22))
+    }
+
+    async fn one_trip(&mut self, statements: &[&str]) -> Result<(), Failure> {
+        io::batch::<MySql>(self.conn.get(), statements, classify, no_position).await
+    }
+
+    async fn holder(&mut self, name: &str) -> Option<String> {
+        let sql = format!(
+            "SELECT p.ID, p.USER, p.HOST, p.COMMAND, p.TIME, LEFT(IFNULL(p.INFO, ''), 200) FROM information_schema.PROCESSLIST p \
+             WHERE p.ID = IS_USED_LOCK({name})"
+        );
+        let rows = self.rows(&sql).await.ok()?;
+        let r = rows.first()?;
+        let get = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+        Some(format!(
+            "MySQL connection {} (user {}, from {}, {} for {} s{})",
+            get(0),
+            get(1),
+            get(2),
+            get(3),
+            get(4),
+            if get(5).is_empty() { String::new() } else { format!(": {}", get(5)) }
+        ))
+    }
+}
+
+impl Backend for MyConn {
+    const DIALECT: Dialect = Dialect::MySql;
+
+    async fn rows(&mut self, sql: &str) -> Result<TextRows, Failure> {
+        io::rows::<MySql>(self.conn.get(), sql, classify).await
+    }
+
+    /// As many statements per packet as fit, in order: the statements of a step run one after
+    /// the other either way, so this changes no outcome.
+    async fn batch(&mut self, statements: &[&str]) -> Result<(), Failure> {
+        let size: usize = statements.iter().map(|s| s.len() + 2).sum();
+        if size < SMALL_BATCH {
+            return self.one_trip(statements).await;
+        }
+        let budget = self.max_packet().await?.saturating_sub(PACKET_HEADROOM).max(1);
+        let mut start = 0;
+        while start < statements.len() {
+            let mut end = start;
+            let mut bytes = 0;
+            while end < statements.len() && (end == start || bytes + statements[end].len() + 2 <= budget) {
+                bytes += statements[end].len() + 2;
+                end += 1;
+            }
+            if bytes > budget {
+                return Err(Failure {
+                    index: start,
+                    message: format!(
+                        "the statement is {} bytes, more than this server accepts in one packet (max_allowed_packet = {} bytes)",
+                        statements[start].len(),
+                        budget + PACKET_HEADROOM
+                    ),
+                    kind: FailureKind::Other,
+                });
+            }
+            self.one_trip(&statements[start..end]).await.map_err(|mut f| {
+                f.index += start;
+                f
+            })?;
+            start = end;
+        }
+        Ok(())
+    }
+
+    async fn lock(&mut self, tables: &Tables, timeout: Duration) -> Result<(), Error> {
+        let name = lock_name(tables);
+        let secs = timeout.as_secs_f64().ceil().max(0.0) as u64;
+        let got = self
+            .rows(&format!("SELECT GET_LOCK({name}, {secs})"))
+            .await
+            .map_err(|f| f.database("cannot take the MySQL named lock"))?;
+        if first(&got).as_deref() == Some("1") {
+            return Ok(());
+        }
+        let holder = self.holder(&name).await;
+        Err(Error::LockTimeout { dialect: Dialect::MySql, waited: timeout, holder })
+    }
+
+    async fn statement_limit(&mut self) -> Result<Option<usize>, Failure> {
+        Ok(Some(self.max_packet().await?))
+    }
+
+    async fn release(self) {
+        if let Handle::Owned(c) = self.conn {
+            let _ = c.close().await;
+        }
+    }
+
+    async fn canceller(&mut self) -> Option<Canceller> {
+        let id: u64 = first(&self.rows("SELECT CONNECTION_ID()").await.ok()?)?.trim().parse().ok()?;
+        let pool = self.pool.clone();
+        Some(Box::new(move || {
+            Box::pin(async move {
+                if let Ok(mut c) = MySqlConnection::connect_with(&pool.connect_options()).await {
+                    let _ = io::batch::<MySql>(&mut c, &[&format!("KILL QUERY {id}")], classify, no_position).await;
+                    let _ = c.close().await;
+                }
+            })
+        }))
+    }
+
+    /// One transaction opened by the dirty mark. On failure, the server says whether the
+    /// transaction is still open: then nothing was committed and the rollback undoes it all;
+    /// otherwise a DDL statement committed part of the step, which stays recorded as dirty.
+    async fn run_step(&mut self, program: &StepProgram) -> Result<(), StepFailure> {
+        let all: Vec<&str> = program.statements().map(|s| s.sql.as_str()).collect();
+        let Err(failure) = self.batch(&all).await else { return Ok(()) };
+        let open = self.rows("SELECT @@in_transaction").await.ok().and_then(|r| first(&r));
+        self.rollback().await;
+        let aftermath = if open.as_deref() == Some("1") { Aftermath::RolledBack } else { Aftermath::Dirty };
+        Err(StepFailure { at: failure.index, failure, aftermath })
+    }
+
+    async fn record_failure(&mut self, tables: &Tables, revision: &str, failure: &str) {
+        let _ = self.batch(&[&tables.set_failure(revision, failure)]).await;
+    }
+}
+
+/// The lock name: per database and history table, within MySQL's 64 characters.
+fn lock_name(tables: &Tables) -> String {
+    format!(
+        "CONCAT('cargo-migrate:', SHA1(CONCAT(IFNULL(DATABASE(), ''), '.', {})))",
+        Dialect::MySql.quote_str(tables.history_table())
+    )
+}

@@ -1,0 +1,159 @@
+//! PostgreSQL: a run uses a connection of its own, holding a session advisory lock keyed by the
+//! history table's name; closing that connection releases the lock on every path. Each step is
+//! one transaction sent in one round trip, and a running statement is cancelled with
+//! `pg_cancel_backend` from another connection.
+
+use std::time::Duration;
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, PgConnection, PgPool, Postgres};
+
+use super::backend::{Backend, Canceller};
+use super::error::Error;
+use super::io::{self, Failure, FailureKind, TextRows, common_kind, first};
+use crate::sql::{Dialect, Tables};
+
+/// A PostgreSQL connection: pooled for reads, its own for a run.
+pub(crate) struct PgConn {
+    conn: Handle,
+    pool: PgPool,
+}
+
+enum Handle {
+    Pooled(PoolConnection<Postgres>),
+    Owned(PgConnection),
+}
+
+impl Handle {
+    fn get(&mut self) -> &mut PgConnection {
+        match self {
+            Handle::Pooled(c) => c,
+            Handle::Owned(c) => c,
+        }
+    }
+}
+
+fn classify(e: &sqlx::Error) -> FailureKind {
+    if let Some(kind) = common_kind(e) {
+        return kind;
+    }
+    match e.as_database_error().and_then(|d| d.code()).as_deref() {
+        Some("42P01" | "3F000") => FailureKind::MissingTable,
+        Some("57014") => FailureKind::Cancelled,
+        Some("55P03") => FailureKind::Busy,
+        Some("25006") => FailureKind::ReadOnly,
+        _ => FailureKind::Other,
+    }
+}
+
+/// The character position a PostgreSQL error points at, if any.
+fn position(e: &sqlx::Error) -> Option<usize> {
+    let pg = e.as_database_error()?.try_downcast_ref::<sqlx::postgres::PgDatabaseError>()?;
+    match pg.position()? {
+        sqlx::postgres::PgErrorPosition::Original(at) => Some(at),
+        _ => None,
+    }
+}
+
+fn connect_error(e: sqlx::Error) -> Error {
+    Error::Connect { url: "the PostgreSQL pool's database".to_owned(), message: e.to_string(), source: Some(e) }
+}
+
+impl PgConn {
+    /// A connection from the pool, for reads.
+    pub async fn pooled(pool: &PgPool) -> Result<Self, Error> {
+        let conn = pool.acquire().await.map_err(connect_error)?;
+        Ok(Self { conn: Handle::Pooled(conn), pool: pool.clone() })
+    }
+
+    /// A connection of its own with the pool's options, for a run: closing it releases the
+    /// session lock on every path, panics included.
+    pub async fn for_run(pool: &PgPool) -> Result<Self, Error> {
+        let conn = PgConnection::connect_with(&pool.connect_options()).await.map_err(connect_error)?;
+        Ok(Self { conn: Handle::Owned(conn), pool: pool.clone() })
+    }
+
+    async fn holder(&mut self, key: u32) -> Option<String> {
+        let sql = format!(
+            "SELECT a.pid, a.usename, a.application_name, host(a.client_addr), a.backend_start, a.state, left(a.query, 200) \
+             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted AND l.classid = {PG_CLASS} AND l.objid = {key} AND l.objsubid = 2 \
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        );
+        let rows = self.rows(&sql).await.ok()?;
+        let r = rows.first()?;
+        let get = |i: usize| r.get(i).cloned().flatten().unwrap_or_default();
+        Some(format!(
+            "PostgreSQL backend pid {} (user {}, application `{}`, client {}, connected since {}, {}: {})",
+            get(0),
+            get(1),
+            get(2),
+            if get(3).is_empty() { "local".to_owned() } else { get(3) },
+            get(4),
+            get(5),
+            get(6)
+        ))
+    }
+}
+
+impl Backend for PgConn {
+    const DIALECT: Dialect = Dialect::Postgres;
+
+    async fn rows(&mut self, sql: &str) -> Result<TextRows, Failure> {
+        io::rows::<Postgres>(self.conn.get(), sql, classify).await
+    }
+
+    async fn batch(&mut self, statements: &[&str]) -> Result<(), Failure> {
+        io::batch::<Postgres>(self.conn.get(), statements, classify, position).await
+    }
+
+    async fn lock(&mut self, tables: &Tables, timeout: Duration) -> Result<(), Error> {
+        let ms = timeout.as_millis().clamp(1, i32::MAX as u128);
+        let key = pg_key(tables);
+        let sql =
+            format!("SET lock_timeout = '{ms}ms'; SELECT pg_advisory_lock({PG_CLASS}, {key}); RESET lock_timeout");
+        match self.rows(&sql).await {
+            Ok(_) => Ok(()),
+            Err(f) if f.kind == FailureKind::Busy => {
+                let _ = self.batch(&["RESET lock_timeout"]).await;
+                let holder = self.holder(key).await;
+                Err(Error::LockTimeout { dialect: Dialect::Postgres, waited: timeout, holder })
+            }
+            Err(f) => Err(f.database("cannot take the PostgreSQL advisory lock")),
+        }
+    }
+
+    async fn release(self) {
+        if let Handle::Owned(c) = self.conn {
+            let _ = c.close().await;
+        }
+    }
+
+    async fn canceller(&mut self) -> Option<Canceller> {
+        let pid = first(&self.rows("SELECT pg_backend_pid()").await.ok()?)?;
+        let pid: i32 = pid.trim().parse().ok()?;
+        let pool = self.pool.clone();
+        Some(Box::new(move || {
+            Box::pin(async move {
+                if let Ok(mut c) = PgConnection::connect_with(&pool.connect_options()).await {
+                    let _ = io::rows::<Postgres>(&mut c, &format!("SELECT pg_cancel_backend({pid})"), classify).await;
+                    let _ = c.close().await;
+                }
+            })
+        }))
+    }
+}
+
+/// The first half of the advisory lock key: "migr".
+const PG_CLASS: u32 = 0x6d69_6772 & 0x7fff_ffff;
+
+/// The second half: a hash of the qualified history table name (FNV-1a), so that two
+/// configurations in one database lock independently.
+fn pg_key(tables: &Tables) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in tables.history_table().bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h & 0x7fff_ffff
+}

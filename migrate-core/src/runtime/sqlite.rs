@@ -1,0 +1,170 @@
+//! SQLite: a connection from the app's pool; the run's lock is an OS lock on
+//! `<database>-migrate.lock` beside a file database (released by the kernel when the process
+//! ends, SIGKILL included) plus the busy timeout `BEGIN IMMEDIATE` waits for. Statements run in
+//! this process, so a cancelled run stops between statements.
+
+use std::time::Duration;
+
+use sqlx::Sqlite;
+use sqlx::pool::PoolConnection;
+
+use super::backend::{Backend, Canceller};
+use super::error::Error;
+use super::io::{self, Failure, FailureKind, TextRows, common_kind, first};
+use crate::sql::{Dialect, Tables};
+
+/// A pooled SQLite connection that is closed instead of reused when a run is abandoned while it
+/// may hold an open transaction (a panic or a dropped future).
+pub(crate) struct SqliteConn {
+    conn: PoolConnection<Sqlite>,
+    armed: bool,
+    /// The run's lock on a file database, released when this is dropped.
+    run_lock: Option<std::fs::File>,
+    /// The pool's busy timeout before the run changed it, restored on release.
+    busy_before: Option<String>,
+}
+
+impl Drop for SqliteConn {
+    fn drop(&mut self) {
+        if self.armed {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+fn classify(e: &sqlx::Error) -> FailureKind {
+    if let Some(kind) = common_kind(e) {
+        return kind;
+    }
+    match e.as_database_error() {
+        // SQLITE_BUSY and SQLITE_LOCKED with their extended codes.
+        Some(db) if matches!(db.code().as_deref(), Some("5" | "261" | "517" | "6" | "262")) => FailureKind::Busy,
+        Some(db) if db.message().starts_with("no such table") => FailureKind::MissingTable,
+        Some(db) if db.message().contains("readonly database") => FailureKind::ReadOnly,
+        _ => FailureKind::Other,
+    }
+}
+
+fn no_position(_: &sqlx::Error) -> Option<usize> {
+    None
+}
+
+impl SqliteConn {
+    /// A connection for reads.
+    pub async fn pooled(pool: &sqlx::SqlitePool) -> Result<Self, Error> {
+        Self::acquire(pool, false).await
+    }
+
+    /// A connection for a run (in-memory databases live in the pool, so it is a pooled one too).
+    pub async fn for_run(pool: &sqlx::SqlitePool) -> Result<Self, Error> {
+        Self::acquire(pool, true).await
+    }
+
+    async fn acquire(pool: &sqlx::SqlitePool, armed: bool) -> Result<Self, Error> {
+        let conn = pool.acquire().await.map_err(|e| Error::Connect {
+            url: "the SQLite pool".to_owned(),
+            message: e.to_string(),
+            source: Some(e),
+        })?;
+        Ok(Self { conn, armed, run_lock: None, busy_before: None })
+    }
+
+    /// Waits up to `timeout` for an exclusive OS lock on `<database>-migrate.lock` (one per
+    /// history table) and keeps it until the connection is released. In-memory databases live
+    /// in one process and need none.
+    async fn file_lock(&mut self, tables: &Tables, timeout: Duration) -> Result<(), Error> {
+        use std::io::Write;
+        let rows = self
+            .rows("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .await
+            .map_err(|f| f.database("cannot read SQLite's database file name"))?;
+        let file = first(&rows).unwrap_or_default();
+        if file.is_empty() {
+            return Ok(());
+        }
+        let name: String = tables.history_table().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        let suffix = if name == "migrate_history" { String::new() } else { format!("-{name}") };
+        let path = format!("{file}-migrate{suffix}.lock");
+        let io = |e: std::io::Error| Error::Connect {
+            url: path.clone(),
+            message: format!("cannot open the lock file: {e}"),
+            source: None,
+        };
+        let mut lock_file =
+            std::fs::OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path).map_err(io)?;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            match lock_file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    let holder =
+                        std::fs::read_to_string(&path).ok().map(|h| format!("{} (lock file {path})", h.trim()));
+                    return Err(Error::LockTimeout { dialect: Dialect::Sqlite, waited: timeout, holder });
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+            }
+        }
+        // Who holds it, for the message another process prints when it times out.
+        let _ = lock_file.set_len(0);
+        let _ = writeln!(lock_file, "process {} on {}", std::process::id(), hostname());
+        self.run_lock = Some(lock_file);
+        Ok(())
+    }
+}
+
+impl Backend for SqliteConn {
+    const DIALECT: Dialect = Dialect::Sqlite;
+
+    async fn rows(&mut self, sql: &str) -> Result<TextRows, Failure> {
+        io::rows::<Sqlite>(&mut self.conn, sql, classify).await
+    }
+
+    async fn batch(&mut self, statements: &[&str]) -> Result<(), Failure> {
+        io::batch::<Sqlite>(&mut self.conn, statements, classify, no_position).await
+    }
+
+    async fn lock(&mut self, tables: &Tables, timeout: Duration) -> Result<(), Error> {
+        let ms = timeout.as_millis().clamp(1, i32::MAX as u128);
+        self.busy_before = self.rows("PRAGMA busy_timeout").await.ok().and_then(|r| first(&r));
+        self.rows(&format!("PRAGMA busy_timeout = {ms}"))
+            .await
+            .map_err(|f| f.database("cannot set SQLite's busy timeout"))?;
+        self.file_lock(tables, timeout).await
+    }
+
+    async fn release(mut self) {
+        if let Some(ms) = self.busy_before.take() {
+            let _ = self.batch(&[&format!("PRAGMA busy_timeout = {}", ms.trim())]).await;
+        }
+        // Nothing is left open after a run that got here: hand the connection back for reuse.
+        self.armed = false;
+    }
+
+    async fn canceller(&mut self) -> Option<Canceller> {
+        None
+    }
+
+    async fn create_tables(&mut self, create: &[String]) -> Result<(), Failure> {
+        let mut statements = vec![Self::DIALECT.begin()];
+        statements.extend(create.iter().map(String::as_str));
+        statements.push("COMMIT");
+        let result = self.batch(&statements).await;
+        if result.is_err() {
+            self.rollback().await;
+        }
+        result
+    }
+}
+
+/// This machine's name, for lock-holder messages.
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "this machine".to_owned())
+}
