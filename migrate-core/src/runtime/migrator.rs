@@ -317,8 +317,9 @@ impl Migrator {
         match &self.cancel {
             None => lock.await,
             Some(cancel) => tokio::select! {
-                result = lock => result,
+                biased;
                 () = cancel.cancelled() => Err(Error::Cancelled { revision: None, aftermath: None, report: Report::default() }),
+                result = lock => result,
             },
         }
     }

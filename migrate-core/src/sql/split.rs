@@ -233,10 +233,23 @@ impl<'a> Splitter<'a> {
     }
 
     fn read_word(&self, from: usize) -> &'a str {
-        let len = self.b[from..]
-            .iter()
-            .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80)
-            .count();
+        let custom = self.delimiter != ";";
+        let mut len = 0;
+        while let Some(&c) = self.b.get(from + len) {
+            // The mysql client ends a statement wherever its delimiter appears, even inside what
+            // would otherwise be one word (`END$$`).
+            if custom && self.b[from + len..].starts_with(self.delimiter.as_bytes()) {
+                break;
+            }
+            if !(c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80) {
+                break;
+            }
+            len += 1;
+        }
+        // Never cut a multi-byte character (a delimiter is ASCII in practice, but need not be).
+        while !self.src.is_char_boundary(from + len) {
+            len += 1;
+        }
         &self.src[from..from + len]
     }
 
@@ -398,6 +411,14 @@ mod tests {
         assert_eq!(sqls("BEGIN NOT ATOMIC SELECT 1; END; SELECT 2", Dialect::MySql).len(), 2);
         assert_eq!(sqls("CREATE TABLE t (begin INT, x INT); SELECT 2", Dialect::MySql).len(), 2);
         assert_eq!(sqls("SELECT CASE WHEN 1 THEN 2 END; SELECT 2", Dialect::MySql).len(), 2);
+    }
+
+    #[test]
+    fn a_delimiter_ends_a_word_as_the_mysql_client_reads_it() {
+        let text = "DELIMITER $$\nCREATE PROCEDURE p() BEGIN SELECT 1; END$$\nDELIMITER ;\nSELECT 2;\n";
+        let parts = split(text, Dialect::MySql);
+        let sqls: Vec<&str> = parts.iter().map(|s| s.sql.as_str()).collect();
+        assert_eq!(sqls, ["CREATE PROCEDURE p() BEGIN SELECT 1; END", "SELECT 2"]);
     }
 
     #[test]
