@@ -171,7 +171,76 @@ impl Config {
 
 /// Finds the package to work on: `-p`, else the package whose manifest is `--manifest-path` or
 /// the nearest `Cargo.toml` above the working directory, else the only workspace member.
+///
+/// A manifest with a `[package]` of its own is read directly, without starting cargo (a tenth
+/// of a command's time on a no-op run); `-p`, a virtual workspace manifest, or a manifest this
+/// reader cannot take ask `cargo metadata`. With `--dir` and no `Cargo.toml` at all, the
+/// working directory stands in for the package, so the tool runs where cargo is not installed.
 pub(crate) fn find_package(global: &GlobalOpts, cwd: &Path) -> Result<Package, CliError> {
+    let manifest = match &global.manifest_path {
+        Some(p) => Some(cwd.join(p)).filter(|p| p.is_file()),
+        None => cwd.ancestors().map(|d| d.join("Cargo.toml")).find(|p| p.is_file()),
+    };
+    if global.package.is_none() {
+        match &manifest {
+            Some(m) => {
+                if let Some(package) = read_package(m) {
+                    return Ok(package);
+                }
+            }
+            None if global.manifest_path.is_none() && global.dir.is_some() => {
+                return Ok(Package {
+                    name: String::new(),
+                    manifest_path: cwd.join("Cargo.toml"),
+                    dir: cwd.to_path_buf(),
+                    workspace_root: cwd.to_path_buf(),
+                    metadata: serde_json::Value::Null,
+                });
+            }
+            None => {}
+        }
+    }
+    with_cargo(global, cwd)
+}
+
+/// The package of a manifest that has a `[package]` table, read without cargo; `None` when
+/// cargo must decide (a virtual manifest, or text this reader does not take).
+fn read_package(manifest: &Path) -> Option<Package> {
+    #[derive(Deserialize)]
+    struct Manifest {
+        package: Option<PackageTable>,
+        workspace: Option<serde::de::IgnoredAny>,
+    }
+    #[derive(Deserialize)]
+    struct PackageTable {
+        name: String,
+        #[serde(default)]
+        metadata: serde_json::Value,
+        workspace: Option<String>,
+    }
+    let text = std::fs::read_to_string(manifest).ok()?;
+    let parsed: Manifest = toml_edit::de::from_str(&text).ok()?;
+    let package = parsed.package?;
+    let manifest_path = manifest.canonicalize().unwrap_or_else(|_| manifest.to_path_buf());
+    let dir = manifest_path.parent()?.to_path_buf();
+    let workspace_root = match (&package.workspace, parsed.workspace) {
+        (Some(root), _) => dir.join(root),
+        (None, Some(_)) => dir.clone(),
+        // The nearest manifest above with a `[workspace]` table, as cargo looks for it.
+        (None, None) => dir
+            .ancestors()
+            .skip(1)
+            .map(|d| d.join("Cargo.toml"))
+            .filter(|p| p.is_file())
+            .find(|p| std::fs::read_to_string(p).is_ok_and(|t| t.lines().any(|l| l.trim() == "[workspace]")))
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| dir.clone()),
+    };
+    Some(Package { name: package.name, manifest_path, dir, workspace_root, metadata: package.metadata })
+}
+
+/// [`find_package`] through `cargo metadata`.
+fn with_cargo(global: &GlobalOpts, cwd: &Path) -> Result<Package, CliError> {
     let mut cmd = cargo_metadata::MetadataCommand::new();
     cmd.no_deps();
     let manifest = match &global.manifest_path {

@@ -61,6 +61,9 @@ pub(crate) fn parse_target(text: &str) -> Result<Target, CliError> {
 
 /// A planner error as a CLI error.
 pub(crate) fn plan_error(e: PlanError) -> CliError {
+    if let PlanError::Range { range, problem, suggestion } = e {
+        return CliError::Usage { message: format!("`{range}` {problem}"), help: suggestion };
+    }
     let help = match &e {
         PlanError::UnknownRevision { .. } => Some("`cargo migrate history` lists every revision".to_owned()),
         PlanError::AmbiguousPrefix { .. } => Some("type more characters of the id".to_owned()),

@@ -161,3 +161,30 @@ fn init_is_idempotent_and_extends_build_rs() {
     assert_eq!(std::fs::read_to_string(pkg.path().join("build.rs")).unwrap(), build);
     assert!(pkg.migrations().is_dir());
 }
+
+#[test]
+fn runs_without_cargo_on_path_and_without_a_manifest_when_given_dir() {
+    // A package: its Cargo.toml is read directly, cargo is never started.
+    let pkg = Package::initialised();
+    pkg.revision("a1a1a1a1a1a1", "first", "CREATE TABLE t (x int);", "DROP TABLE t;", &[]);
+    let no_cargo = [("PATH", "/nonexistent"), ("CARGO", "/nonexistent/cargo")];
+    let run = pkg.run_env(&["upgrade"], &no_cargo);
+    assert!(run.ok().contains("Now at a1a1a1a1a1a1 (head)."), "{}", run.all());
+    assert!(pkg.path().join("migrate.db").is_file(), "the metadata's URL, relative to Cargo.toml, was used");
+
+    // No Cargo.toml at all: a directory of migrations and a URL are enough.
+    let bare = tempfile::tempdir().unwrap();
+    std::fs::create_dir(bare.path().join("db")).unwrap();
+    std::fs::copy(pkg.file("a1a1a1a1a1a1"), bare.path().join("db/a1a1a1a1a1a1_first.sql")).unwrap();
+    let url = format!("sqlite://{}", bare.path().join("app.db").display());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
+        .args(["migrate", "--dir", "db", "--database-url", &url, "upgrade"])
+        .current_dir(bare.path())
+        .env("PATH", "/nonexistent")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("Now at a1a1a1a1a1a1 (head)."), "{stdout}");
+}

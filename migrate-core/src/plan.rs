@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use crate::graph::RevisionGraph;
 use crate::migration::Down;
-use crate::target::Target;
+use crate::target::{Range, Target};
 
 /// The revisions recorded as applied in a database (ids, possibly unknown to the graph).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -181,6 +181,17 @@ pub enum PlanError {
         /// The command that does it.
         suggestion: String,
     },
+    /// An offline range that cannot be planned as written (no start for a downgrade, no end, or
+    /// an upgrade whose end is not above its start).
+    #[error("`{range}` {problem}; {suggestion}")]
+    Range {
+        /// The range as given.
+        range: String,
+        /// What is wrong with it.
+        problem: String,
+        /// What to write instead.
+        suggestion: String,
+    },
     /// A downgrade target that is not applied.
     #[error("`{revision}` is not applied, so it is not a downgrade target (applied heads: {})", if current.is_empty() { "none".to_owned() } else { current.join(", ") })]
     NotApplied {
@@ -319,6 +330,54 @@ impl RevisionGraph {
                 None => Plan::default(),
                 Some(dest) => Plan::up(self.missing_ancestors(&mut mask, &dest)),
             }),
+        }
+    }
+
+    /// The applied state of a database exactly at `target`: the target and everything it needs
+    /// (nothing for `base`).
+    pub fn applied_at(&self, target: &Target) -> Result<Applied, PlanError> {
+        let plan = self.plan_upgrade(&Applied::default(), target)?;
+        Ok(Applied::new(plan.revisions(self)))
+    }
+
+    /// Plans an offline run over `range` (`from:to`, as `upgrade --sql` takes it): the database
+    /// is taken to be exactly at `from` (at base when open); `to` defaults to `head` for an
+    /// upgrade. A downgrade needs both ends, and an upgrade's end must be above its start.
+    pub fn plan_range(&self, range: &Range, direction: Direction) -> Result<Plan, PlanError> {
+        let text = range.to_string();
+        let wrong = |problem: &str, suggestion: String| PlanError::Range {
+            range: text.clone(),
+            problem: problem.to_owned(),
+            suggestion,
+        };
+        let applied = match &range.from {
+            Some(from) => self.applied_at(from)?,
+            None if direction == Direction::Down => {
+                let to = range.to.as_ref().map_or_else(|| "base".to_owned(), ToString::to_string);
+                return Err(wrong(
+                    "has no start, and an offline downgrade needs to know where the database is",
+                    format!("give a range `<from>:<to>`, e.g. `head:{to}`"),
+                ));
+            }
+            None => Applied::default(),
+        };
+        let to = match (&range.to, direction) {
+            (Some(to), _) => to.clone(),
+            (None, Direction::Up) => Target::Head,
+            (None, Direction::Down) => {
+                return Err(wrong("has no end", "write `from:to`, e.g. `head:-1` or `ae10:base`".to_owned()));
+            }
+        };
+        match direction {
+            Direction::Up => {
+                let plan = self.plan_upgrade(&applied, &to)?;
+                if plan.is_empty() && range.from.as_ref().is_some_and(|f| *f != to) {
+                    let from = range.from.as_ref().map(ToString::to_string).unwrap_or_default();
+                    return Err(wrong("does not go up", format!("to go down, use `downgrade --sql {from}:{to}`")));
+                }
+                Ok(plan)
+            }
+            Direction::Down => self.plan_downgrade(&applied, &to),
         }
     }
 

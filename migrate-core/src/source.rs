@@ -25,7 +25,7 @@ pub fn read_dir(dir: &Path, display_dir: &str) -> Result<Vec<SourceFile>, Proble
     let dir_problem =
         |reason: String| Problem::new(ProblemKind::MissingDirectory { reason }, Location::new(display_dir, 1, 1));
     let entries = std::fs::read_dir(dir).map_err(|e| dir_problem(format!("{}: {e}", dir.display())))?;
-    let mut files = Vec::new();
+    let mut found = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| dir_problem(e.to_string()))?;
         let name = entry.file_name();
@@ -34,7 +34,13 @@ pub fn read_dir(dir: &Path, display_dir: &str) -> Result<Vec<SourceFile>, Proble
             continue;
         }
         let path = entry.path();
-        if !path.is_file() {
+        // The directory entry's own type (no extra system call); a link is followed.
+        let is_file = match entry.file_type() {
+            Ok(t) if t.is_symlink() => path.is_file(),
+            Ok(t) => t.is_file(),
+            Err(_) => path.is_file(),
+        };
+        if !is_file {
             continue;
         }
         let display = if display_dir.is_empty() {
@@ -42,13 +48,39 @@ pub fn read_dir(dir: &Path, display_dir: &str) -> Result<Vec<SourceFile>, Proble
         } else {
             format!("{}/{name}", display_dir.trim_end_matches('/'))
         };
+        found.push((path, display));
+    }
+    found.sort_by(|a, b| a.1.cmp(&b.1));
+    let read = |(path, display): (PathBuf, String)| {
         let bytes = std::fs::read(&path).map_err(|e| {
             Problem::new(ProblemKind::Unreadable { reason: e.to_string() }, Location::new(&display, 1, 1))
         })?;
-        files.push(SourceFile { path, display, bytes });
+        Ok(SourceFile { path, display, bytes })
+    };
+    in_parallel(found, read).into_iter().collect()
+}
+
+/// `f` over `items` on the machine's cores (in order), when there are enough items for threads
+/// to pay off; a chain of a thousand revisions is read and parsed in a fraction of the time.
+fn in_parallel<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
+    const PER_THREAD: usize = 128;
+    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(items.len() / PER_THREAD);
+    if threads <= 1 {
+        return items.into_iter().map(f).collect();
     }
-    files.sort_by(|a, b| a.display.cmp(&b.display));
-    Ok(files)
+    let chunk = items.len().div_ceil(threads);
+    let mut chunks = Vec::with_capacity(threads);
+    let mut items = items.into_iter();
+    for _ in 0..threads {
+        chunks.push(items.by_ref().take(chunk).collect::<Vec<T>>());
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            chunks.into_iter().map(|c| scope.spawn(move || c.into_iter().map(f).collect::<Vec<U>>())).collect();
+        // A panic in `f` is a bug; it propagates as it would without threads.
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    })
 }
 
 /// Reads, parses and validates the migrations in `dir`: the whole pipeline in one call.
@@ -66,8 +98,9 @@ pub fn load_files(files: &[SourceFile]) -> Result<RevisionGraph, Problems> {
     let mut migrations = Vec::with_capacity(files.len());
     // Ids declared by files that failed to parse: their children are not dangling.
     let mut broken_ids = Vec::new();
-    for file in files {
-        match parse_bytes(&file.display, &file.bytes) {
+    let parsed = in_parallel(files.iter().collect(), |file: &SourceFile| parse_bytes(&file.display, &file.bytes));
+    for (file, result) in files.iter().zip(parsed) {
+        match result {
             Ok(m) => migrations.push(m),
             Err(p) => {
                 problems.extend(p);

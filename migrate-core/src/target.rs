@@ -110,6 +110,13 @@ pub struct Range {
     pub to: Option<Target>,
 }
 
+impl fmt::Display for Range {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let side = |t: &Option<Target>| t.as_ref().map(ToString::to_string).unwrap_or_default();
+        write!(f, "{}:{}", side(&self.from), side(&self.to))
+    }
+}
+
 impl FromStr for Range {
     type Err = TargetParseError;
 

@@ -311,3 +311,23 @@ fn a_label_may_not_be_a_revision_id() {
     let err = RevisionGraph::new(vec![rev("a", &[], &[]), labelled("b", &["a"], "a")]).unwrap_err();
     assert!(matches!(&err.0[0].kind, ProblemKind::LabelIsRevision { label } if label == "a"), "{err}");
 }
+
+#[test]
+fn offline_ranges_start_where_they_say_and_refuse_what_cannot_be_planned() {
+    use migrate_core::{Direction, Range};
+    let g = linear();
+    let plan = |text: &str, direction| -> Result<Vec<String>, PlanError> {
+        let range: Range = text.parse().unwrap();
+        Ok(g.plan_range(&range, direction)?.revisions(&g).into_iter().map(str::to_owned).collect())
+    };
+    assert_eq!(plan(":head", Direction::Up).unwrap(), ["a", "b", "c", "d"]);
+    assert_eq!(plan("a:", Direction::Up).unwrap(), ["b", "c", "d"]);
+    assert_eq!(plan("a:b", Direction::Up).unwrap(), ["b"]);
+    assert_eq!(plan("head:b", Direction::Down).unwrap(), ["d", "c"]);
+    assert_eq!(plan("head:-1", Direction::Down).unwrap(), ["d"]);
+    assert!(matches!(plan("c:a", Direction::Up), Err(PlanError::Range { .. })), "not above");
+    assert!(matches!(plan(":a", Direction::Down), Err(PlanError::Range { .. })), "no start");
+    assert!(matches!(plan("head:", Direction::Down), Err(PlanError::Range { .. })), "no end");
+    assert_eq!(g.applied_at(&Target::Revision("b".into())).unwrap(), Applied::new(["a", "b"]));
+    assert_eq!(":head".parse::<Range>().unwrap().to_string(), ":head");
+}

@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use migrate_core::{Applied, RevisionGraph, Target};
+use migrate_core::{Applied, Range, RevisionGraph, Target};
 use serde_json::json;
 
 use crate::cli::HistoryArgs;
@@ -17,17 +17,16 @@ use crate::project::{Project, parse_target, plan_error, resolve_revision};
 pub(crate) fn exec(args: HistoryArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
     let project = ctx.project()?;
     let graph = &project.graph;
+    // The range is parsed by the core (`current`, a name only history knows, reads as a revision
+    // id there and is recognised by `endpoint`).
     let (lower, upper) = match &args.range {
         None => (None, None),
         Some(r) => {
-            let Some((a, b)) = r.split_once(':') else {
-                return Err(CliError::Usage {
-                    message: format!("`{r}` is not a range"),
-                    help: "write `from:to`, e.g. `-r ae10:head`, `-r base:`, `-r -3:current`".to_owned(),
-                });
-            };
-            let side = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
-            (side(a), side(b))
+            let range: Range = r.parse().map_err(|_| CliError::Usage {
+                message: format!("`{r}` is not a range"),
+                help: "write `from:to`, e.g. `-r ae10:head`, `-r base:`, `-r -3:current`".to_owned(),
+            })?;
+            (range.from.map(|t| t.to_string()), range.to.map(|t| t.to_string()))
         }
     };
     let needs_db =

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use migrate_core::sql::{Dialect, all_or_nothing_refusal, script, stamp_script};
-use migrate_core::{Applied, Direction, Plan, Report, Target};
+use migrate_core::{Applied, Direction, Plan, Range, Report, Target};
 
 use crate::cli::{DowngradeArgs, StampArgs, UpgradeArgs};
 use crate::commands::db::{self, Progress, human};
@@ -198,59 +198,26 @@ fn offline(
         });
     }
     let graph = &project.graph;
-    let (from, to) = match target_text.split_once(':') {
-        Some((a, b)) => (Some(a.trim()), b.trim()),
-        None => (None, target_text),
+    // A single target is the range from base (nothing applied) to it.
+    let range: Range = if target_text.contains(':') {
+        target_text
+            .parse()
+            .map_err(|e: migrate_core::TargetParseError| CliError::Target { message: e.to_string(), help: None })?
+    } else {
+        Range { from: None, to: Some(parse_target(target_text)?) }
     };
-    let to = if to.is_empty() && kind == Kind::Upgrade { "head" } else { to };
-    if to.is_empty() {
-        return Err(CliError::Usage {
-            message: format!("`{target_text}` has no end"),
-            help: "write `from:to`, e.g. `head:-1` or `ae10:base`".to_owned(),
-        });
-    }
-    // The state the script starts from: nothing, or `from` and everything it needs.
-    let applied = match from {
-        None | Some("") => {
-            if kind == Kind::Downgrade {
-                return Err(CliError::Usage {
-                    message: "an offline downgrade needs to know where the database is".to_owned(),
-                    help: format!(
-                        "give a range `<from>:<to>`, e.g. `cargo migrate downgrade --sql head:{target_text}`"
-                    ),
-                });
-            }
-            Applied::default()
-        }
-        Some(from) => {
-            let ends: Vec<usize> = match parse_target(from)? {
-                Target::Heads => graph.heads().iter().filter_map(|m| graph.index_of(&m.revision)).collect(),
-                _ => resolve_revision(graph, from)?.into_iter().collect(),
-            };
-            let mut ids = Vec::new();
-            for e in ends {
-                ids.push(graph.migration(e).revision.clone());
-                ids.extend(graph.ancestors(e).into_iter().map(|a| graph.migration(a).revision.clone()));
-            }
-            Applied::new(ids)
-        }
-    };
-    let target = parse_target(to)?;
     let plan: Plan = match kind {
-        Kind::Upgrade => graph.plan_upgrade(&applied, &target),
-        Kind::Downgrade => graph.plan_downgrade(&applied, &target),
-        Kind::Stamp { .. } => graph.plan_stamp(&applied, &target),
+        Kind::Upgrade => graph.plan_range(&range, Direction::Up),
+        Kind::Downgrade => graph.plan_range(&range, Direction::Down),
+        Kind::Stamp { .. } => {
+            let from = match &range.from {
+                Some(from) => graph.applied_at(from),
+                None => Ok(Applied::default()),
+            };
+            from.and_then(|applied| graph.plan_stamp(&applied, range.to.as_ref().unwrap_or(&Target::Heads)))
+        }
     }
     .map_err(plan_error)?;
-    if let (Kind::Upgrade, Some(from)) = (kind, from)
-        && plan.is_empty()
-        && from != to
-    {
-        return Err(CliError::Usage {
-            message: format!("`{to}` is not above `{from}`, so there is nothing to upgrade"),
-            help: format!("to go down, use `cargo migrate downgrade --sql {from}:{to}`"),
-        });
-    }
     // Refused exactly as an online run would refuse it.
     if all_or_nothing
         && !matches!(kind, Kind::Stamp { .. })
