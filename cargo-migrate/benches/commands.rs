@@ -1,15 +1,23 @@
-//! How long the read commands take on a large chain, next to the fixed cost every command pays
-//! (`cargo metadata` finding the package), measured in the same run.
+//! Whole commands of the real binary, as a user runs them, each next to a floor measured in the
+//! same run:
 //!
-//! Run with `cargo bench -p cargo-migrate`; `MIGRATE_BENCH_REVISIONS` sets the chain length.
+//! - a no-op `upgrade` (1,000 revisions, all applied) against the database's own client running
+//!   one `SELECT` from the history table (`sqlite3`, `psql`, `mariadb`), process start included;
+//! - the read commands on a 2,000-revision chain with branches and merges, against the binary
+//!   starting and printing its version.
+//!
+//! Run with `cargo bench -p cargo-migrate` (or `cargo xtask bench`); `MIGRATE_BENCH_REVISIONS`
+//! sets the read commands' chain length, `MIGRATE_BENCH_RUNS` the runs per figure. The servers
+//! come from `MIGRATE_TEST_POSTGRES_URL` / `MIGRATE_TEST_MYSQL_URL` as in the tests.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// A chain of `n` revisions with a branch and a merge every 50.
-fn package(dir: &Path, n: usize) {
+/// A package with `n` revisions; every 50th has a side revision merged right after when
+/// `branchy`.
+fn package(dir: &Path, n: usize, branchy: bool) {
     std::fs::write(dir.join("Cargo.toml"), "[package]\nname = \"bench\"\nversion = \"0.1.0\"\nedition = \"2021\"\n")
         .unwrap();
     std::fs::create_dir_all(dir.join("src")).unwrap();
@@ -19,8 +27,7 @@ fn package(dir: &Path, n: usize) {
     let mut parent = String::new();
     for i in 0..n {
         let id = format!("r{i:011}");
-        let down = if i % 50 == 49 {
-            // A side revision off the same parent, merged right after.
+        let down = if branchy && i % 50 == 49 {
             let side = format!("s{i:011}");
             std::fs::write(
                 m.join(format!("{side}_side.sql")),
@@ -40,34 +47,124 @@ fn package(dir: &Path, n: usize) {
     }
 }
 
-fn time(mut cmd: impl FnMut() -> Command) -> Duration {
-    let mut runs: Vec<Duration> = (0..7)
-        .map(|_| {
-            let mut c = cmd();
-            let start = Instant::now();
-            let out = c.output().unwrap();
-            let took = start.elapsed();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            took
-        })
-        .collect();
-    runs.sort();
-    runs[runs.len() / 2]
+/// The median of `runs` timings of each of two commands, run in turn (A B A B …) so that drift
+/// in the machine's speed hits both alike.
+fn pair(runs: usize, mut a: impl FnMut() -> Command, mut b: impl FnMut() -> Command) -> (Duration, Duration) {
+    let time = |cmd: &mut Command| {
+        let start = Instant::now();
+        let out = cmd.output().unwrap();
+        let took = start.elapsed();
+        assert!(out.status.success(), "{:?}: {}", cmd, String::from_utf8_lossy(&out.stderr));
+        took
+    };
+    let (mut ta, mut tb) = (Vec::new(), Vec::new());
+    time(&mut a());
+    time(&mut b());
+    for _ in 0..runs {
+        ta.push(time(&mut a()));
+        tb.push(time(&mut b()));
+    }
+    ta.sort();
+    tb.sort();
+    (ta[runs / 2], tb[runs / 2])
+}
+
+fn ours(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cargo-migrate"));
+    c.arg("migrate").args(args).current_dir(dir).env_remove("DATABASE_URL");
+    c
+}
+
+fn line(what: &str, ours: Duration, floor: Duration, goal: Option<f64>) {
+    let ratio = ours.as_secs_f64() / floor.as_secs_f64();
+    let verdict = match goal {
+        Some(g) if ratio <= g => format!("(goal {g}x, ok)"),
+        Some(g) => format!("(goal {g}x, over goal)"),
+        None => String::new(),
+    };
+    println!(
+        "  {what:<38} {:>8.2} ms vs {:>8.2} ms  {ratio:>5.2}x  {verdict}",
+        ours.as_secs_f64() * 1e3,
+        floor.as_secs_f64() * 1e3
+    );
+}
+
+/// A database: its label, our URL for it, its own client running the floor query, and the goal.
+type Floor<'a> = (&'a str, &'a str, Box<dyn Fn() -> Command + 'a>, f64);
+
+fn server_url(var: &str, default: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| default.to_owned())
+}
+
+/// `base` with its database name replaced by `name`.
+fn with_database(base: &str, name: &str) -> String {
+    let (head, query) = base.split_once('?').map_or((base, None), |(h, q)| (h, Some(q)));
+    let at = head.find("://").map_or(0, |i| i + 3);
+    let prefix = head[at..].find('/').map_or(head, |i| &head[..at + i]);
+    match query {
+        Some(q) => format!("{prefix}/{name}?{q}"),
+        None => format!("{prefix}/{name}"),
+    }
 }
 
 fn main() {
+    let runs: usize = std::env::var("MIGRATE_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(15);
     let n: usize = std::env::var("MIGRATE_BENCH_REVISIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+
+    // The no-op run against each database's own client.
     let dir = tempfile::tempdir().unwrap();
-    package(dir.path(), n);
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let baseline = time(|| {
-        let mut c = Command::new(&cargo);
-        c.args(["metadata", "--no-deps", "--format-version", "1"]).current_dir(dir.path());
+    package(dir.path(), 1000, false);
+    let d = dir.path();
+    let name = format!("cmb_{}", std::process::id());
+    println!("no-op upgrade, 1,000 revisions applied; median of {runs} runs, alternating");
+    let sqlite = format!("sqlite://{}", d.join("bench.db").display());
+    let pg =
+        with_database(&server_url("MIGRATE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres"), &name);
+    let pg_admin = server_url("MIGRATE_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres");
+    let my = with_database(&server_url("MIGRATE_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"), &name);
+    let psql = |url: &str, sql: &str| {
+        let mut c = Command::new("psql");
+        c.args(["-X", "-q", "-tA", "-d", url, "-c", sql]);
         c
-    });
-    println!("{n} revision files (+ a branch and merge every 50); median of 7 runs");
-    println!("{:<24} {:>10} {:>8}", "command", "time", "ratio");
-    println!("{:<24} {:>10.1?} {:>8}", "cargo metadata (base)", baseline, "1.00");
+    };
+    assert!(psql(&pg_admin, &format!("CREATE DATABASE {name}")).status().unwrap().success());
+    let mariadb = |sql: &str, db: &str| {
+        let mut c = Command::new("mariadb");
+        c.args(["-h", "127.0.0.1", "-u", "root", "-N", "-e", sql]);
+        if !db.is_empty() {
+            c.arg(db);
+        }
+        c
+    };
+    assert!(mariadb(&format!("CREATE DATABASE {name}"), "").status().unwrap().success());
+    let floors: [Floor<'_>; 3] = [
+        (
+            "SQLite",
+            &sqlite,
+            Box::new(|| {
+                let mut c = Command::new("sqlite3");
+                c.args([d.join("bench.db").to_str().unwrap(), "SELECT count(*) FROM migrate_history"]);
+                c
+            }),
+            2.0,
+        ),
+        ("PostgreSQL", &pg, Box::new(|| psql(&pg, "SELECT count(*) FROM migrate_history")), 1.5),
+        ("MariaDB", &my, Box::new(|| mariadb("SELECT count(*) FROM migrate_history", &name)), 1.5),
+    ];
+    for (label, url, floor, goal) in floors {
+        let up = ours(d, &["upgrade", "-q", "--database-url", url]).output().unwrap();
+        assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
+        let (a, b) = pair(runs, || ours(d, &["upgrade", "--database-url", url]), floor);
+        line(&format!("{label}: no-op upgrade vs its client"), a, b, Some(goal));
+    }
+    let _ = psql(&pg_admin, &format!("DROP DATABASE {name} WITH (FORCE)")).status();
+    let _ = mariadb(&format!("DROP DATABASE {name}"), "").status();
+
+    // The read commands on a large chain.
+    let dir = tempfile::tempdir().unwrap();
+    package(dir.path(), n, true);
+    let d = dir.path();
+    println!("read commands, {n} revision files (+ a branch and merge every 50); median of {runs} runs");
     for args in [
         &["heads"][..],
         &["check"],
@@ -75,16 +172,7 @@ fn main() {
         &["history", "--graph"],
         &["upgrade", "--sql", "--database-url", "postgres://u@h/db"],
     ] {
-        let took = time(|| {
-            let mut c = Command::new(env!("CARGO_BIN_EXE_cargo-migrate"));
-            c.arg("migrate").args(args).current_dir(dir.path()).env_remove("DATABASE_URL");
-            c
-        });
-        println!(
-            "{:<24} {:>10.1?} {:>8.2}",
-            args.iter().take(2).copied().collect::<Vec<_>>().join(" "),
-            took,
-            took.as_secs_f64() / baseline.as_secs_f64()
-        );
+        let (a, b) = pair(runs, || ours(d, args), || ours(d, &["--version"]));
+        line(&format!("{} vs --version", args.iter().take(2).copied().collect::<Vec<_>>().join(" ")), a, b, None);
     }
 }

@@ -1,6 +1,8 @@
 //! Loading the package's migrations through migrate-core's one loader, and resolving the
 //! revision arguments people type (`head`, ids, prefixes, `<label>@head`) against the graph.
 
+use std::sync::Arc;
+
 use migrate_core::{Applied, PlanError, ProblemKind, RevisionGraph, SourceFile, Target};
 
 use crate::config::Config;
@@ -11,7 +13,7 @@ pub(crate) struct Project {
     /// The configuration.
     pub(crate) config: Config,
     /// The revision graph.
-    pub(crate) graph: RevisionGraph,
+    pub(crate) graph: Arc<RevisionGraph>,
     /// The files read, for quoting them in messages.
     pub(crate) files: Vec<SourceFile>,
 }
@@ -21,7 +23,8 @@ impl Project {
     pub(crate) fn load(config: Config) -> Result<Self, CliError> {
         let files = read_files(&config)?;
         let graph = migrate_core::load_files(&files)
-            .map_err(|problems| broken_chain(&config.migrations_display, problems, &files))?;
+            .map_err(|problems| broken_chain(&config.migrations_display, problems, &files))?
+            .into();
         Ok(Self { config, graph, files })
     }
 

@@ -8,7 +8,8 @@
 //! - the no-op run (`Db::connect` + upgrade with everything applied) vs a bare connect and one query.
 //!
 //! `cargo bench -p migrate-core --bench apply --features sqlite,postgres,mysql`
-//! (`MIGRATE_BENCH_N`, `MIGRATE_BENCH_ITERATIONS` change the size; the server URLs come from
+//! (`MIGRATE_BENCH_N`, `MIGRATE_BENCH_ITERATIONS` change the size, `MIGRATE_BENCH_DIALECTS=sqlite,postgres`
+//! picks backends; the server URLs come from
 //! `MIGRATE_TEST_POSTGRES_URL` / `MIGRATE_TEST_MYSQL_URL`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -209,7 +210,11 @@ fn main() {
     let per_migration = Migrator::new(graph.clone());
     let whole = Migrator::new(graph).with_options(Options::default().all_or_nothing(true));
     println!("apply {n} migrations (a table and an index each); median of {iterations} runs");
+    let only = std::env::var("MIGRATE_BENCH_DIALECTS").unwrap_or_default().to_ascii_lowercase();
     for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
+        if !only.is_empty() && !only.split(',').any(|d| dialect.name().to_ascii_lowercase().starts_with(d.trim())) {
+            continue;
+        }
         rt.block_on(async {
             let server = Server::new(dialect);
             let name = format!("mb_{}", std::process::id());

@@ -11,7 +11,8 @@ usage: cargo xtask <command>
 commands:
   ci      format check, clippy (-D warnings), every test (SQLite, PostgreSQL, MariaDB), docs,
           and the fuzz targets compile
-  bench   the benchmarks: graph validation and planning, macro expansion, applying migrations
+  bench   the benchmarks: graph validation and planning, macro expansion, applying migrations,
+          whole commands against each database's own client
 ";
 
 fn main() -> ExitCode {
@@ -51,6 +52,7 @@ fn bench() -> Result<(), String> {
     run("cargo", &["bench", "-p", "migrate-core", "--bench", "graph"], &[])?;
     run("cargo", &["bench", "-p", "migrate-macros", "--bench", "expand"], &[])?;
     run("cargo", &["bench", "-p", "migrate-core", "--bench", "apply", "--features", "sqlite,postgres,mysql"], &[])?;
+    run("cargo", &["bench", "-p", "cargo-migrate", "--bench", "commands"], &[])?;
     Ok(())
 }
 

@@ -67,7 +67,7 @@ pub(crate) fn exec(args: CheckArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliEr
     let session = db::connect(ctx, &project, db::options(&project.config))?;
     let status = session.block_on(session.migrator.status(&session.db));
     session.close();
-    let status = status.map_err(|e| db::error(e, &project))?;
+    let status = status.map_err(|e| db::error(e, &project.config))?;
     let mut findings: Vec<(u8, String)> = Vec::new();
     if let Some(d) = &status.dirty {
         findings

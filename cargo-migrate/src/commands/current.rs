@@ -16,7 +16,7 @@ pub(crate) fn exec(args: CurrentArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, Cli
     let session = db::connect(ctx, &project, db::options(&project.config))?;
     let status = session.block_on(session.migrator.status(&session.db));
     session.close();
-    let status = status.map_err(|e| db::error(e, &project))?;
+    let status = status.map_err(|e| db::error(e, &project.config))?;
     let graph = &project.graph;
     let at_head = status.at_head();
     if args.json.json {

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use migrate_core::{Applied, Cancel, Db, Direction, Error, ErrorKind, Event, Migrator, Options};
+use migrate_core::{Applied, Cancel, Db, Direction, Error, ErrorKind, Event, LastState, Migrator, Options};
 
 use crate::commands::Ctx;
 use crate::config::Config;
@@ -56,22 +56,54 @@ pub(crate) fn options(config: &Config) -> Options {
 
 /// Connects to the configured database.
 pub(crate) fn connect(ctx: &mut Ctx<'_>, project: &Project, options: Options) -> Result<Session, CliError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    Ok(start(ctx, &project.config, &options, false)?.session(project, options)?.0)
+}
+
+/// A connection started before the migrations are read: the database answers (and, for an
+/// upgrade, reads the log's last state) while the files are read and parsed.
+pub(crate) struct Early {
+    runtime: tokio::runtime::Runtime,
+    task: tokio::task::JoinHandle<Result<(Db, Option<LastState>), Error>>,
+    config: Config,
+}
+
+/// Starts connecting to the configured database in the background; `probe` also reads the
+/// first half of an upgrade's no-op check.
+pub(crate) fn start(ctx: &mut Ctx<'_>, config: &Config, options: &Options, probe: bool) -> Result<Early, CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
         .map_err(|e| CliError::Io { path: "tokio runtime".to_owned(), message: e.to_string() })?;
-    let url = &project.config.database.url;
-    ctx.out.verbose(format!("connecting to {}", project.config.database.redacted()));
-    let db = runtime.block_on(Db::connect(url)).map_err(|e| error(e, project))?;
-    let migrator =
-        Migrator::new(project.graph.clone()).with_options(options).with_head_policy(project.config.head_policy());
-    Ok(Session { runtime, db, migrator })
+    ctx.out.verbose(format!("connecting to {}", config.database.redacted()));
+    let url = config.database.url.clone();
+    let options = options.clone();
+    let task = runtime.spawn(async move {
+        let db = Db::connect(&url).await?;
+        let last = if probe { Some(db.last_state(&options).await?) } else { None };
+        Ok((db, last))
+    });
+    Ok(Early { runtime, task, config: config.clone() })
+}
+
+impl Early {
+    /// Waits for the connection and pairs it with a migrator for `project`.
+    pub(crate) fn session(self, project: &Project, options: Options) -> Result<(Session, Option<LastState>), CliError> {
+        let Early { runtime, task, config } = self;
+        let joined = runtime
+            .block_on(task)
+            .map_err(|e| CliError::Io { path: "connection task".to_owned(), message: e.to_string() })?;
+        let (db, last) = joined.map_err(|e| error(e, &config))?;
+        let migrator =
+            Migrator::new(project.graph.clone()).with_options(options).with_head_policy(project.config.head_policy());
+        Ok((Session { runtime, db, migrator }, last))
+    }
 }
 
 /// The revisions recorded as applied.
 pub(crate) fn applied(ctx: &mut Ctx<'_>, project: &Project) -> Result<Applied, CliError> {
     let session = connect(ctx, project, options(&project.config))?;
-    let status = session.block_on(session.migrator.status(&session.db)).map_err(|e| error(e, project));
+    let status = session.block_on(session.migrator.status(&session.db)).map_err(|e| error(e, &project.config));
     session.close();
     let status = status?;
     Ok(Applied::new(status.applied.into_iter().chain(status.missing)))
@@ -79,7 +111,7 @@ pub(crate) fn applied(ctx: &mut Ctx<'_>, project: &Project) -> Result<Applied, C
 
 /// A runtime error as a CLI error, with its exit code; rendered from the error's fields and
 /// its `help()`, never from its text.
-pub(crate) fn error(e: Error, project: &Project) -> CliError {
+pub(crate) fn error(e: Error, config: &Config) -> CliError {
     let exit = match e.kind() {
         ErrorKind::Plan => code::TARGET,
         ErrorKind::Graph => code::BROKEN_CHAIN,
@@ -100,7 +132,7 @@ pub(crate) fn error(e: Error, project: &Project) -> CliError {
         (ErrorKind::Connection, h) => Some(format!(
             "{}; the URL came from {}",
             h.unwrap_or_else(|| "check the URL".to_owned()),
-            project.config.database.source.describe(&project.config.cwd)
+            config.database.source.describe(&config.cwd)
         )),
         (_, h) => h,
     };

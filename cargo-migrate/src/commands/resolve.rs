@@ -33,7 +33,7 @@ pub(crate) fn exec(args: ResolveArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, Cli
             let help = e.help();
             return Err(CliError::Database { message: e.to_string(), help, exit: code::TARGET });
         }
-        Err(e) => return Err(db::error(e, &project)),
+        Err(e) => return Err(db::error(e, &project.config)),
     }
     ctx.out.info(if args.applied {
         format!("Marked {given} as applied.")

@@ -23,9 +23,17 @@ enum Kind {
     Stamp { purge: bool },
 }
 
+/// The project, with the database connecting (and, for an upgrade, answering the first read of
+/// its no-op check) while the migrations are read, unless the run is offline.
+fn load(ctx: &mut Ctx<'_>, offline: bool, probe: bool) -> Result<(Project, Option<db::Early>), CliError> {
+    let config = ctx.config()?;
+    let early = if offline { None } else { Some(db::start(ctx, &config, &db::options(&config), probe)?) };
+    Ok((Project::load(config)?, early))
+}
+
 /// Runs `upgrade`.
 pub(crate) fn upgrade(args: UpgradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
-    let project = ctx.project()?;
+    let (project, early) = load(ctx, args.run.sql, true)?;
     let target = args.target.clone().unwrap_or_else(|| match project.config.head_policy() {
         // With no revision yet there is no single head, and nothing to do.
         migrate_core::HeadPolicy::Single if !project.graph.is_empty() => "head".to_owned(),
@@ -35,27 +43,27 @@ pub(crate) fn upgrade(args: UpgradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, 
     if args.run.sql {
         return offline(ctx, &project, Kind::Upgrade, &target, args.apply.all_or_nothing, accept);
     }
-    online(ctx, &project, Kind::Upgrade, &target, args.apply.all_or_nothing, accept)
+    online(ctx, &project, early, Kind::Upgrade, &target, args.apply.all_or_nothing, accept)
 }
 
 /// Runs `downgrade`.
 pub(crate) fn downgrade(args: DowngradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
-    let project = ctx.project()?;
+    let (project, early) = load(ctx, args.run.sql, false)?;
     let accept = accepted(&project, &args.apply.accept_changed)?;
     if args.run.sql {
         return offline(ctx, &project, Kind::Downgrade, &args.target, args.apply.all_or_nothing, accept);
     }
-    online(ctx, &project, Kind::Downgrade, &args.target, args.apply.all_or_nothing, accept)
+    online(ctx, &project, early, Kind::Downgrade, &args.target, args.apply.all_or_nothing, accept)
 }
 
 /// Runs `stamp`.
 pub(crate) fn stamp(args: StampArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
-    let project = ctx.project()?;
+    let (project, early) = load(ctx, args.run.sql, false)?;
     let kind = Kind::Stamp { purge: args.purge };
     if args.run.sql {
         return offline(ctx, &project, kind, &args.target, false, Vec::new());
     }
-    online(ctx, &project, kind, &args.target, false, Vec::new())
+    online(ctx, &project, early, kind, &args.target, false, Vec::new())
 }
 
 /// Full ids of the revisions given to `--accept-changed`.
@@ -78,6 +86,7 @@ fn accepted(project: &Project, given: &[String]) -> Result<Vec<String>, CliError
 fn online(
     ctx: &mut Ctx<'_>,
     project: &Project,
+    early: Option<db::Early>,
     kind: Kind,
     target_text: &str,
     all_or_nothing: bool,
@@ -95,13 +104,17 @@ fn online(
     options.all_or_nothing = all_or_nothing;
     options.accept_changed = accept.clone();
     let options = progress.hook(options);
-    let session = db::connect(ctx, project, options)?;
+    let (session, last) = match early {
+        Some(early) => early.session(project, options)?,
+        None => (db::connect(ctx, project, options)?, None),
+    };
     let migrator = session.migrator.clone().with_cancel(db::cancel_on_signals(&session));
     let result = session.block_on(async {
-        match kind {
-            Kind::Upgrade => migrator.upgrade(&session.db, &target).await,
-            Kind::Downgrade => migrator.downgrade(&session.db, &target).await,
-            Kind::Stamp { purge } => migrator.stamp(&session.db, &target, purge).await,
+        match (kind, last) {
+            (Kind::Upgrade, Some(last)) => migrator.upgrade_after(&session.db, &target, last).await,
+            (Kind::Upgrade, None) => migrator.upgrade(&session.db, &target).await,
+            (Kind::Downgrade, _) => migrator.downgrade(&session.db, &target).await,
+            (Kind::Stamp { purge }, _) => migrator.stamp(&session.db, &target, purge).await,
         }
     });
     progress.finish();
@@ -113,7 +126,7 @@ fn online(
             if let Some(partial) = e.partial().filter(|r| !r.steps.is_empty()) {
                 summary(ctx, project, kind, partial, true);
             }
-            return Err(db::error(e, project));
+            return Err(db::error(e, &project.config));
         }
     };
     for a in &accept {
@@ -223,7 +236,7 @@ fn offline(
         && !matches!(kind, Kind::Stamp { .. })
         && let Some(reason) = all_or_nothing_refusal(graph, &plan, dialect)
     {
-        return Err(db::error(migrate_core::Error::AllOrNothingRefused { reason }, project));
+        return Err(db::error(migrate_core::Error::AllOrNothingRefused { reason }, &project.config));
     }
     let mut options = db::options(&project.config);
     options.all_or_nothing = all_or_nothing;

@@ -20,7 +20,7 @@ pub(crate) fn exec(args: JsonOnly, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliErr
     });
     let dialect = session.db.dialect();
     session.close();
-    let (status, history) = result.map_err(|e| db::error(e, &project))?;
+    let (status, history) = result.map_err(|e| db::error(e, &project.config))?;
     let graph = &project.graph;
     let row = |id: &str| history.iter().find(|h| h.revision == id);
     if args.json.json {

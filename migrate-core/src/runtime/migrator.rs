@@ -159,7 +159,21 @@ impl Migrator {
             // No migrations at all (a new project): nothing to apply, nothing to create.
             return Ok(Report::default());
         }
-        if let Some(done) = self.probe(&db, target).await? {
+        if let Some(done) = self.probe(&db, target, None).await? {
+            return Ok(done);
+        }
+        self.locked(&db, Op::Upgrade(target)).await
+    }
+
+    /// [`upgrade`](Self::upgrade) with the first read of its no-op check already done: `last`
+    /// comes from [`Db::last_state`], which a caller can start before it has the migrations (the
+    /// command-line tool reads the files while the database answers).
+    pub async fn upgrade_after(&self, db: impl Into<Db>, target: &Target, last: LastState) -> Result<Report, Error> {
+        let db = db.into();
+        if self.graph.is_empty() && matches!(target, Target::Head | Target::Heads) {
+            return Ok(Report::default());
+        }
+        if let Some(done) = self.probe(&db, target, Some(last)).await? {
             return Ok(done);
         }
         self.locked(&db, Op::Upgrade(target)).await
@@ -250,20 +264,23 @@ impl Migrator {
     }
 
     /// The lock-free fast path of an upgrade: `Some` when there is nothing to do. One query
-    /// compares the digest the newest log row recorded with the one expected at `target`;
+    /// ([`Db::last_state`]) compares the digest the newest log row recorded with the one expected at `target`;
     /// when the log does not vouch for the state (written offline, or by hand) a second one
     /// reads the applied state folded into one row. Anything unusual is left to the locked path.
-    async fn probe(&self, db: &Db, target: &Target) -> Result<Option<Report>, Error> {
+    async fn probe(&self, db: &Db, target: &Target, last: Option<LastState>) -> Result<Option<Report>, Error> {
         let (expected, at_target) = self.expected(target)?;
+        let last = match last {
+            Some(last) => last,
+            None => db.last_state(&self.options).await?,
+        };
+        if last.clean && last.digest.as_deref() == Some(expected.to_string().as_str()) {
+            return Ok(Some(Report { steps: Vec::new(), current: at_target }));
+        }
+        if !last.readable {
+            return Ok(None);
+        }
         let tables = self.tables(db.dialect());
         let rows = on_backend!(db, pooled, c => {
-            let Ok(last) = c.rows(&tables.select_last_state()).await else { return Ok(None) };
-            if let Some(row) = last.first()
-                && row.get(1).cloned().flatten().as_deref() == Some("0")
-                && row.first().cloned().flatten() == Some(expected.to_string())
-            {
-                return Ok(Some(Report { steps: Vec::new(), current: at_target }));
-            }
             let Ok(rows) = c.rows(&tables.select_digest()).await else { return Ok(None) };
             rows
         });
@@ -369,19 +386,17 @@ impl Migrator {
                 report.current = state::current(&self.graph, &applied);
                 return Err(Error::Cancelled { revision, aftermath: None, report });
             }
-            let (mut after, mut now) = (digest, applied.clone());
-            state::apply(&self.graph, &mut after, &mut now, step);
+            let mut after = digest;
+            state::toggle(&self.graph, &mut after, step);
             let program = generator.step(step, Some(&after));
             self.started(step, position, plan.steps.len(), &program);
             let start = Instant::now();
             let (result, cancelled) = self.guarded(conn.run_step(&program), &mut canceller).await;
-            (digest, applied) = match result {
-                Ok(()) => (after, now),
-                Err(f) => {
-                    report.current = state::current(&self.graph, &applied);
-                    return Err(self.step_error(conn, tables, &program, f, cancelled, report).await);
-                }
-            };
+            if let Err(f) = result {
+                report.current = state::current(&self.graph, &applied);
+                return Err(self.step_error(conn, tables, &program, f, cancelled, report).await);
+            }
+            state::apply(&self.graph, &mut digest, &mut applied, step);
             report.steps.push(self.finished(step, start));
             if cancelled {
                 report.current = state::current(&self.graph, &applied);
@@ -695,5 +710,33 @@ mod send_tests {
         assert_send(m.resolve_dirty(db, "x", crate::Resolution::MarkApplied));
         assert_send(e.upgrade(db));
         assert_send(Db::connect("sqlite::memory:"));
+    }
+}
+
+/// What the newest log row says about the applied state, read without a lock: the first read of
+/// an upgrade's no-op check (see [`Migrator::upgrade_after`]).
+#[derive(Debug, Clone, Default)]
+pub struct LastState {
+    /// The digest of the applied state the newest log row recorded.
+    digest: Option<String>,
+    /// Whether nothing is dirty.
+    clean: bool,
+    /// Whether the tables could be read at all (missing tables: a first run).
+    readable: bool,
+}
+
+impl Db {
+    /// The digest of the applied state the newest log row recorded, read without a lock with
+    /// `options`' table names. Needs no migrations, so it can start before they are loaded.
+    pub async fn last_state(&self, options: &Options) -> Result<LastState, Error> {
+        let tables = Tables::with_who(self.dialect(), options, "");
+        on_backend!(self, pooled, c => Ok(match c.rows(&tables.select_last_state()).await {
+            Ok(rows) => {
+                let row = rows.first();
+                let get = |i: usize| row.and_then(|r| r.get(i)).cloned().flatten();
+                LastState { digest: get(0), clean: get(1).as_deref() == Some("0"), readable: true }
+            }
+            Err(_) => LastState::default(),
+        }))
     }
 }

@@ -46,5 +46,5 @@ pub use sqlx;
 pub use cancel::Cancel;
 pub use db::{CONNECT_TIMEOUT, Db};
 pub use error::{Aftermath, ChangedRevision, DirtyRevision, Error, ErrorKind, Resolution};
-pub use migrator::Migrator;
+pub use migrator::{LastState, Migrator};
 pub use report::{AppliedRevision, LogEntry, Report, Status, StepReport};

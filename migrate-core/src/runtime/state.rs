@@ -197,10 +197,15 @@ pub(crate) fn current(graph: &RevisionGraph, applied: &Applied) -> Vec<String> {
     graph.current_heads(applied).into_iter().map(|m| m.revision.clone()).collect()
 }
 
+/// Applies a step to a state digest.
+pub(crate) fn toggle(graph: &RevisionGraph, digest: &mut StateDigest, step: Step) {
+    let m = graph.migration(step.index);
+    digest.toggle(&m.revision, &hex(&m.checksum.0), step.direction == Direction::Up);
+}
+
 /// Applies a step to a state digest and an applied set.
 pub(crate) fn apply(graph: &RevisionGraph, digest: &mut StateDigest, applied: &mut Applied, step: Step) {
+    toggle(graph, digest, step);
     let m = graph.migration(step.index);
-    let up = step.direction == Direction::Up;
-    digest.toggle(&m.revision, &hex(&m.checksum.0), up);
-    applied.set(&m.revision, up);
+    applied.set(&m.revision, step.direction == Direction::Up);
 }
