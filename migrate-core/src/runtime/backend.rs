@@ -119,3 +119,31 @@ pub(crate) fn sqls(statements: &[Stmt]) -> Vec<&str> {
 pub(crate) fn busy(failure: &Failure, dialect: Dialect, waited: Duration) -> Option<Error> {
     (failure.kind == FailureKind::Busy).then_some(Error::LockTimeout { dialect, waited, holder: None })
 }
+
+/// Runs `$body` with `$c` bound to a backend connection of `$db`, made by `$make` (`for_run`
+/// or `pooled`).
+macro_rules! on_backend {
+    ($db:expr, $make:ident, $c:ident => $body:expr) => {
+        match $db {
+            #[cfg(feature = "sqlite")]
+            $crate::Db::Sqlite(p) => {
+                #[allow(unused_mut)]
+                let mut $c = $crate::runtime::sqlite::SqliteConn::$make(p).await?;
+                $body
+            }
+            #[cfg(feature = "postgres")]
+            $crate::Db::Postgres(p) => {
+                #[allow(unused_mut)]
+                let mut $c = $crate::runtime::postgres::PgConn::$make(p).await?;
+                $body
+            }
+            #[cfg(feature = "mysql")]
+            $crate::Db::MySql(p) => {
+                #[allow(unused_mut)]
+                let mut $c = $crate::runtime::mysql::MyConn::$make(p).await?;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_backend;

@@ -268,8 +268,11 @@ pub enum Error {
     Database {
         /// What was being done.
         context: String,
-        /// The database's message, password removed.
+        /// The database's message.
         message: String,
+        /// The driver's error, for callers that inspect it (`sqlx::Error::as_database_error`).
+        #[source]
+        source: Option<sqlx::Error>,
     },
 }
 

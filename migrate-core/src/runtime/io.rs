@@ -29,17 +29,18 @@ pub(crate) enum FailureKind {
 }
 
 /// A failed statement: its index among those sent (the count sent when unknown), the
-/// database's message (with its code) and its kind.
-#[derive(Debug, Clone)]
+/// database's message (with its code), its kind, and the driver's error itself.
+#[derive(Debug)]
 pub(crate) struct Failure {
     pub index: usize,
     pub message: String,
     pub kind: FailureKind,
+    pub source: Option<sqlx::Error>,
 }
 
 impl Failure {
     /// A failure of the statement at `index`, classified by the backend's `classify`.
-    pub fn new(e: &sqlx::Error, index: usize, classify: fn(&sqlx::Error) -> FailureKind) -> Self {
+    pub fn new(e: sqlx::Error, index: usize, classify: fn(&sqlx::Error) -> FailureKind) -> Self {
         let message = match e.as_database_error() {
             Some(db) => match db.code() {
                 Some(code) => format!("{} (code {code})", db.message()),
@@ -47,12 +48,12 @@ impl Failure {
             },
             None => e.to_string(),
         };
-        Self { index, message, kind: classify(e) }
+        Self { index, message, kind: classify(&e), source: Some(e) }
     }
 
     /// The failure as an error, with what was being done.
-    pub fn database(&self, context: impl Into<String>) -> Error {
-        Error::Database { context: context.into(), message: self.message.clone() }
+    pub fn database(self, context: impl Into<String>) -> Error {
+        Error::Database { context: context.into(), message: self.message, source: self.source }
     }
 }
 
@@ -82,13 +83,13 @@ where
     let mut out = Vec::new();
     let mut done = 0;
     while let Some(item) = stream.next().await {
-        match item.map_err(|e| Failure::new(&e, done, classify))? {
+        match item.map_err(|e| Failure::new(e, done, classify))? {
             sqlx::Either::Left(_) => done += 1,
             sqlx::Either::Right(row) => {
                 let mut cols = Vec::with_capacity(row.len());
                 for i in 0..row.len() {
                     cols.push(
-                        row.try_get_unchecked::<Option<String>, _>(i).map_err(|e| Failure::new(&e, done, classify))?,
+                        row.try_get_unchecked::<Option<String>, _>(i).map_err(|e| Failure::new(e, done, classify))?,
                     );
                 }
                 out.push(cols);
@@ -132,8 +133,9 @@ where
         match result {
             Ok(_) => done += 1,
             Err(e) => {
-                let mut failure = Failure::new(&e, done.min(n), classify);
-                if let Some(at) = position(&e) {
+                let at = position(&e);
+                let mut failure = Failure::new(e, done.min(n), classify);
+                if let Some(at) = at {
                     failure.index = starts.iter().rposition(|&s| s < at).unwrap_or(0);
                 }
                 return Err(failure);

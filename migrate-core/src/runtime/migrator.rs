@@ -6,17 +6,18 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use super::backend::{Backend, Canceller, StepFailure, busy};
+use super::backend::{Backend, Canceller, StepFailure, busy, on_backend};
 use super::cancel::Cancel;
 use super::db::Db;
 use super::error::{Aftermath, Error};
-use super::io::{FailureKind, TextRows};
+use super::io::FailureKind;
+use super::probe::LastState;
 use super::report::{AppliedRevision, LogEntry, Report, Status, StepReport};
-use super::state::{self, Judged, Recorded};
+use super::state;
 use crate::graph::{HeadPolicy, RevisionGraph};
-use crate::plan::{Applied, Direction, Plan, Step};
+use crate::plan::{Applied, Plan, Step};
 use crate::sql::{
-    Dialect, Event, Generator, Options, Origin, StateDigest, StepProgram, Stmt, Tables, all_or_nothing_refusal, hex,
+    Dialect, Event, Generator, Options, Origin, StateDigest, StepProgram, Tables, all_or_nothing_refusal,
 };
 use crate::target::Target;
 
@@ -33,57 +34,30 @@ use crate::target::Target;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Migrator {
-    graph: Arc<RevisionGraph>,
-    options: Options,
+    pub(super) graph: Arc<RevisionGraph>,
+    pub(super) options: Options,
     heads: HeadPolicy,
     cancel: Option<Cancel>,
-    cache: Arc<Cache>,
+    pub(super) cache: Arc<Cache>,
 }
 
 /// What a migrator computes once and keeps (shared by its clones).
 #[derive(Debug, Default)]
-struct Cache {
+pub(super) struct Cache {
     /// Who applies, asked of the environment once.
     who: OnceLock<String>,
     /// For each target asked so far: the digest and the current revisions of a database
     /// exactly there.
-    expected: Mutex<Vec<(Target, StateDigest, Vec<String>)>>,
+    pub(super) expected: Mutex<Vec<(Target, StateDigest, Vec<String>)>>,
 }
 
 /// What a locked run does.
 #[derive(Debug, Clone)]
-enum Op<'t> {
+pub(super) enum Op<'t> {
     Upgrade(&'t Target),
     Downgrade(&'t Target),
     Stamp(&'t Target, bool),
     Resolve(&'t str, super::error::Resolution),
-}
-
-/// Runs `$body` with `$c` bound to a backend connection of `$db`, made by `$make` (`for_run`
-/// or `pooled`).
-macro_rules! on_backend {
-    ($db:expr, $make:ident, $c:ident => $body:expr) => {
-        match $db {
-            #[cfg(feature = "sqlite")]
-            Db::Sqlite(p) => {
-                #[allow(unused_mut)]
-                let mut $c = super::sqlite::SqliteConn::$make(p).await?;
-                $body
-            }
-            #[cfg(feature = "postgres")]
-            Db::Postgres(p) => {
-                #[allow(unused_mut)]
-                let mut $c = super::postgres::PgConn::$make(p).await?;
-                $body
-            }
-            #[cfg(feature = "mysql")]
-            Db::MySql(p) => {
-                #[allow(unused_mut)]
-                let mut $c = super::mysql::MyConn::$make(p).await?;
-                $body
-            }
-        }
-    };
 }
 
 impl Migrator {
@@ -143,7 +117,7 @@ impl Migrator {
     }
 
     /// The bookkeeping statements for `dialect`, with who applies asked of the environment once.
-    fn tables(&self, dialect: Dialect) -> Tables {
+    pub(super) fn tables(&self, dialect: Dialect) -> Tables {
         let who = self.cache.who.get_or_init(|| self.options.who());
         Tables::with_who(dialect, &self.options, who)
     }
@@ -249,69 +223,6 @@ impl Migrator {
             return Err(Error::Behind { pending: status.pending });
         }
         Ok(status)
-    }
-
-    // ---- reading -------------------------------------------------------------------------
-
-    /// Rows of `sql` on a pooled connection; a missing table (and only that) reads as empty.
-    async fn read(&self, db: &Db, sql: &str, what: &str) -> Result<TextRows, Error> {
-        on_backend!(db, pooled, c => match c.rows(sql).await {
-            Ok(rows) => Ok(rows),
-            // A table this user may not read, or any other failure, is an error, never "empty".
-            Err(f) if f.kind == FailureKind::MissingTable => Ok(Vec::new()),
-            Err(f) => Err(f.database(format!("cannot {what}"))),
-        })
-    }
-
-    /// The lock-free fast path of an upgrade: `Some` when there is nothing to do. One query
-    /// ([`Db::last_state`]) compares the digest the newest log row recorded with the one expected at `target`;
-    /// when the log does not vouch for the state (written offline, or by hand) a second one
-    /// reads the applied state folded into one row. Anything unusual is left to the locked path.
-    async fn probe(&self, db: &Db, target: &Target, last: Option<LastState>) -> Result<Option<Report>, Error> {
-        let (expected, at_target) = self.expected(target)?;
-        let last = match last {
-            Some(last) => last,
-            None => db.last_state(&self.options).await?,
-        };
-        if last.clean && last.digest.as_deref() == Some(expected.to_string().as_str()) {
-            return Ok(Some(Report { steps: Vec::new(), current: at_target }));
-        }
-        if !last.readable {
-            return Ok(None);
-        }
-        let tables = self.tables(db.dialect());
-        let rows = on_backend!(db, pooled, c => {
-            let Ok(rows) = c.rows(&tables.select_digest()).await else { return Ok(None) };
-            rows
-        });
-        let Some(recorded) = rows.first().and_then(|row| state::from_digest_row(row)) else { return Ok(None) };
-        let judged = state::judge(&self.graph, &recorded);
-        if judged.dirty.is_some() || !judged.unknown.is_empty() || !judged.changed.is_empty() {
-            return Ok(None);
-        }
-        let plan = self.graph.plan_upgrade(&judged.applied, target)?;
-        Ok(plan.is_empty().then(|| Report { steps: Vec::new(), current: state::current(&self.graph, &judged.applied) }))
-    }
-
-    /// The digest and the current revisions of a database exactly at `target` (the state an
-    /// upgrade to `target` leaves when it starts from nothing), computed once per target.
-    fn expected(&self, target: &Target) -> Result<(StateDigest, Vec<String>), Error> {
-        let cached = |cache: &Vec<(Target, StateDigest, Vec<String>)>| {
-            cache.iter().find(|(t, ..)| t == target).map(|(_, d, c)| (*d, c.clone()))
-        };
-        if let Some(hit) = self.cache.expected.lock().ok().and_then(|c| cached(&c)) {
-            return Ok(hit);
-        }
-        let plan = self.graph.plan_upgrade(&Applied::default(), target)?;
-        let (mut digest, mut applied) = (StateDigest::default(), Applied::default());
-        for &step in &plan.steps {
-            state::apply(&self.graph, &mut digest, &mut applied, step);
-        }
-        let current = state::current(&self.graph, &applied);
-        if let Ok(mut cache) = self.cache.expected.lock() {
-            cache.push((target.clone(), digest, current.clone()));
-        }
-        Ok((digest, current))
     }
 
     // ---- a locked run --------------------------------------------------------------------
@@ -520,156 +431,6 @@ impl Migrator {
         Ok(report)
     }
 
-    /// Records new checksums for the edited revisions the options accept.
-    async fn accept_changed<B: Backend>(
-        &self,
-        conn: &mut B,
-        generator: &Generator<'_>,
-        judged: &Judged,
-        digest: &mut StateDigest,
-    ) -> Result<(), Error> {
-        let accepted: Vec<_> =
-            judged.changed.iter().filter(|c| self.options.accept_changed.contains(&c.revision)).collect();
-        if accepted.is_empty() {
-            return Ok(());
-        }
-        for c in &accepted {
-            digest.toggle(&c.revision, &c.recorded, false);
-            digest.toggle(&c.revision, &c.current, true);
-        }
-        let migrations: Vec<_> = accepted.iter().filter_map(|c| self.graph.get(&c.revision)).collect();
-        self.write(conn, &generator.accept(&migrations, Some(digest))).await
-    }
-
-    async fn stamp_plan<B: Backend>(
-        &self,
-        conn: &mut B,
-        generator: &Generator<'_>,
-        plan: &Plan,
-        purge: bool,
-        mut digest: StateDigest,
-        mut applied: Applied,
-    ) -> Result<Report, Error> {
-        if plan.is_empty() && !purge {
-            return Ok(Report { steps: Vec::new(), current: state::current(&self.graph, &applied) });
-        }
-        let start = Instant::now();
-        for &step in &plan.steps {
-            state::apply(&self.graph, &mut digest, &mut applied, step);
-        }
-        self.write(conn, &generator.stamp(plan, purge, Some(&digest))).await?;
-        let duration = start.elapsed();
-        let steps = plan
-            .steps
-            .iter()
-            .map(|s| StepReport {
-                revision: self.graph.migration(s.index).revision.clone(),
-                direction: s.direction,
-                duration,
-            })
-            .collect();
-        Ok(Report { steps, current: state::current(&self.graph, &applied) })
-    }
-
-    async fn resolve<B: Backend>(
-        &self,
-        conn: &mut B,
-        generator: &Generator<'_>,
-        judged: Judged,
-        expected: &str,
-        resolution: super::error::Resolution,
-    ) -> Result<Report, Error> {
-        use super::error::Resolution;
-        let Some(dirty) = judged.dirty.clone().filter(|d| d.revision == expected) else {
-            return Err(Error::NotDirty { expected: expected.to_owned(), actual: judged.dirty });
-        };
-        let rev = dirty.revision.as_str();
-        // A dirty upgrade is not in the digest yet; a dirty downgrade still is.
-        let (mut after, mut applied) = (judged.digest, judged.applied);
-        let checksum = self.graph.get(rev).map(|m| hex(&m.checksum.0)).unwrap_or_default();
-        let mark_applied = resolution == Resolution::MarkApplied;
-        match (mark_applied, dirty.direction) {
-            (true, Direction::Up) => {
-                after.toggle(rev, &checksum, true);
-                applied.set(rev, true);
-            }
-            (false, Direction::Down) => {
-                after.toggle(rev, &checksum, false);
-                applied.set(rev, false);
-            }
-            _ => {}
-        }
-        let statements = generator.resolve(rev, mark_applied, &after);
-        self.write(conn, &statements).await?;
-        let step = StepReport { revision: rev.to_owned(), direction: dirty.direction, duration: Default::default() };
-        Ok(Report { steps: vec![step], current: state::current(&self.graph, &applied) })
-    }
-
-    /// Sends bookkeeping statements that open and commit their own transaction.
-    async fn write<B: Backend>(&self, conn: &mut B, statements: &[Stmt]) -> Result<(), Error> {
-        let sqls: Vec<&str> = statements.iter().map(|s| s.sql.as_str()).collect();
-        conn.batch(&sqls).await.map_err(|f| {
-            busy(&f, B::DIALECT, self.options.lock_timeout)
-                .unwrap_or_else(|| f.database("cannot update the history and log tables"))
-        })
-    }
-
-    /// Reads the state on a run's connection, creating the tables on first use.
-    async fn read_state<B: Backend>(&self, conn: &mut B, tables: &Tables) -> Result<Vec<Recorded>, Error> {
-        let sql = tables.select_state();
-        match conn.rows(&sql).await {
-            Ok(rows) => return Ok(state::recorded(rows)),
-            Err(f) if f.kind == FailureKind::MissingTable => {}
-            Err(f) => {
-                return Err(busy(&f, B::DIALECT, self.options.lock_timeout)
-                    .unwrap_or_else(|| f.database("cannot read the history table")));
-            }
-        }
-        conn.create_tables(&tables.create()).await.map_err(|f| {
-            busy(&f, B::DIALECT, self.options.lock_timeout)
-                .unwrap_or_else(|| f.database("cannot create the history and log tables"))
-        })?;
-        let rows = conn.rows(&sql).await.map_err(|f| f.database("cannot read the history table"))?;
-        Ok(state::recorded(rows))
-    }
-
-    /// Refuses, before anything changes, a plan with a statement larger than the server accepts
-    /// in one packet (MySQL). Plans whose SQL is small in total never ask the server.
-    async fn check_packets<B: Backend>(
-        &self,
-        conn: &mut B,
-        generator: &Generator<'_>,
-        plan: &Plan,
-    ) -> Result<(), Error> {
-        let size = |s: &Step| {
-            let m = self.graph.migration(s.index);
-            match (s.direction, &m.down) {
-                (Direction::Up, _) => m.up.len(),
-                (Direction::Down, crate::Down::Sql { sql, .. }) => sql.len(),
-                _ => 0,
-            }
-        };
-        if plan.steps.iter().map(size).sum::<usize>() < 1 << 20 {
-            return Ok(());
-        }
-        let limit = conn.statement_limit().await.map_err(|f| f.database("cannot read the server's packet limit"))?;
-        let Some(limit) = limit else { return Ok(()) };
-        let budget = limit.saturating_sub(1024);
-        for step in plan.steps.iter().filter(|s| size(s) > budget) {
-            let m = self.graph.migration(step.index);
-            let statements = generator.statements(step.index, step.direction);
-            if let Some(stmt) = statements.into_iter().find(|s| s.sql.len() > budget) {
-                let line = match stmt.origin {
-                    Origin::Migration { line, .. } => line,
-                    Origin::Bookkeeping => m.up_line,
-                };
-                let (revision, path, size) = (m.revision.clone(), m.path.clone(), stmt.sql.len());
-                return Err(Error::PacketTooLarge { revision, path, line, size, limit });
-            }
-        }
-        Ok(())
-    }
-
     /// Tells the progress hook that a step starts, and which statements it runs.
     fn started(&self, step: Step, position: usize, total: usize, program: &StepProgram) {
         if self.options.on_event.is_none() {
@@ -710,33 +471,5 @@ mod send_tests {
         assert_send(m.resolve_dirty(db, "x", crate::Resolution::MarkApplied));
         assert_send(e.upgrade(db));
         assert_send(Db::connect("sqlite::memory:"));
-    }
-}
-
-/// What the newest log row says about the applied state, read without a lock: the first read of
-/// an upgrade's no-op check (see [`Migrator::upgrade_after`]).
-#[derive(Debug, Clone, Default)]
-pub struct LastState {
-    /// The digest of the applied state the newest log row recorded.
-    digest: Option<String>,
-    /// Whether nothing is dirty.
-    clean: bool,
-    /// Whether the tables could be read at all (missing tables: a first run).
-    readable: bool,
-}
-
-impl Db {
-    /// The digest of the applied state the newest log row recorded, read without a lock with
-    /// `options`' table names. Needs no migrations, so it can start before they are loaded.
-    pub async fn last_state(&self, options: &Options) -> Result<LastState, Error> {
-        let tables = Tables::with_who(self.dialect(), options, "");
-        on_backend!(self, pooled, c => Ok(match c.rows(&tables.select_last_state()).await {
-            Ok(rows) => {
-                let row = rows.first();
-                let get = |i: usize| row.and_then(|r| r.get(i)).cloned().flatten();
-                LastState { digest: get(0), clean: get(1).as_deref() == Some("0"), readable: true }
-            }
-            Err(_) => LastState::default(),
-        }))
     }
 }

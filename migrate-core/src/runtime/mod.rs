@@ -35,6 +35,8 @@ mod migrator;
 mod mysql;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod probe;
+mod records;
 mod report;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -46,5 +48,6 @@ pub use sqlx;
 pub use cancel::Cancel;
 pub use db::{CONNECT_TIMEOUT, Db};
 pub use error::{Aftermath, ChangedRevision, DirtyRevision, Error, ErrorKind, Resolution};
-pub use migrator::{LastState, Migrator};
+pub use migrator::Migrator;
+pub use probe::LastState;
 pub use report::{AppliedRevision, LogEntry, Report, Status, StepReport};

@@ -140,6 +140,7 @@ impl Backend for MyConn {
                         budget + PACKET_HEADROOM
                     ),
                     kind: FailureKind::Other,
+                    source: None,
                 });
             }
             self.one_trip(&statements[start..end]).await.map_err(|mut f| {
