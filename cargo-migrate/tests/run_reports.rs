@@ -155,3 +155,142 @@ fn postgres_urls_that_require_tls_connect_over_tls() {
     let plain = format!("{}?sslmode=disable", db.url);
     pkg.run_env(&["current"], &[("DATABASE_URL", &plain)]).ok();
 }
+
+/// A MariaDB server of the test's own on a free loopback port, with TLS on (a certificate made
+/// for it) and a user `app` that must use it; stopped and removed when dropped.
+struct TlsMariaDb {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: std::process::Child,
+}
+
+impl TlsMariaDb {
+    fn start() -> Self {
+        let dir = tempfile::Builder::new().prefix("migrate-tls-mariadb-").tempdir().unwrap();
+        let d = dir.path();
+        let install = Command::new("mariadb-install-db")
+            .args(["--no-defaults", "--auth-root-authentication-method=normal", "--skip-test-db", "--user=root"])
+            .arg(format!("--datadir={}", d.join("data").display()))
+            .output()
+            .expect("mariadb-install-db (package mariadb-server) must be installed");
+        assert!(install.status.success(), "{}", String::from_utf8_lossy(&install.stderr));
+        // A CA of the test's own, and the server's certificate signed by it for 127.0.0.1.
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl").args(args).current_dir(d).output().expect("openssl must be installed");
+            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        openssl(
+            &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem"]
+                .into_iter()
+                .chain(["-subj", "/CN=migrate test CA", "-days", "2"])
+                .collect::<Vec<_>>(),
+        );
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "key.pem",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ]);
+        std::fs::write(d.join("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n").unwrap();
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "cert.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ]);
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("mariadbd")
+            .args(["--no-defaults", "--bind-address=127.0.0.1", "--skip-name-resolve", "--skip-log-bin", "--user=root"])
+            .arg("--innodb-buffer-pool-size=32M")
+            .arg(format!("--port={port}"))
+            .arg(format!("--datadir={}", d.join("data").display()))
+            .arg(format!("--socket={}", d.join("sock").display()))
+            .arg(format!("--pid-file={}", d.join("pid").display()))
+            .arg(format!("--ssl-cert={}", d.join("cert.pem").display()))
+            .arg(format!("--ssl-key={}", d.join("key.pem").display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mariadbd (package mariadb-server) must be installed");
+        let server = Self { dir, port, child };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while server.admin("SELECT 1").is_err() {
+            assert!(Instant::now() < deadline, "the TLS MariaDB did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server.admin("CREATE DATABASE app; CREATE USER app@'%' REQUIRE SSL; GRANT ALL ON app.* TO app@'%'").unwrap();
+        server
+    }
+
+    /// Runs SQL as root over the server's own socket (which needs no TLS).
+    fn admin(&self, sql: &str) -> Result<String, String> {
+        let out = Command::new("mariadb")
+            .args(["-uroot", "-N", "-e", sql])
+            .arg(format!("--socket={}", self.dir.path().join("sock").display()))
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+}
+
+impl Drop for TlsMariaDb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn mariadb_urls_that_require_tls_connect_over_tls() {
+    let server = TlsMariaDb::start();
+    let pkg = Package::initialised();
+    pkg.revision(
+        "d1d1d1d1d1d1",
+        "cipher",
+        "CREATE TABLE seen AS SELECT VARIABLE_VALUE AS cipher FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'Ssl_cipher';",
+        "DROP TABLE seen;",
+        &[],
+    );
+    let base = format!("mysql://app@127.0.0.1:{}/app", server.port);
+    // The server refuses this user without TLS: the URL's ssl-mode decides.
+    let plain = pkg.run_env(&["current"], &[("DATABASE_URL", &format!("{base}?ssl-mode=disabled"))]);
+    plain.code(7);
+    let url = format!("{base}?ssl-mode=required");
+    pkg.run_env(&["upgrade"], &[("DATABASE_URL", &url)]).ok();
+    let cipher = server.admin("SELECT cipher FROM app.seen").unwrap();
+    assert!(!cipher.is_empty() && cipher != "NULL", "no TLS cipher recorded: {cipher:?}");
+    // Checking the server against a CA: the one that signed its certificate passes (also for
+    // its identity), an unrelated one does not.
+    let ca = server.dir.path().join("ca.pem");
+    for mode in ["verify_ca", "verify_identity"] {
+        let verified = format!("{base}?ssl-mode={mode}&ssl-ca={}", ca.display());
+        assert!(pkg.run_env(&["current"], &[("DATABASE_URL", &verified)]).ok().contains("d1d1d1d1d1d1"), "{mode}");
+    }
+    let ca = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(ca.path(), include_str!("fixtures/unrelated-ca.pem")).unwrap();
+    let wrong = format!("{base}?ssl-mode=verify_ca&ssl-ca={}", ca.path().display());
+    let refused = pkg.run_env(&["current"], &[("DATABASE_URL", &wrong)]);
+    refused.code(7);
+    assert!(refused.stderr.contains("certificate") && refused.stderr.contains("TLS settings"), "{}", refused.stderr);
+}

@@ -376,7 +376,9 @@ impl Error {
             Self::Connect { message, .. } if message.contains("extra_float_digits") => {
                 "a connection pooler (PgBouncer) refused a startup parameter the driver sends; add `ignore_startup_parameters = extra_float_digits` to its configuration".to_owned()
             }
-            Self::Connect { message, .. } if message.to_ascii_lowercase().contains("tls") || message.contains("SSL") => {
+            Self::Connect { message, .. }
+                if ["tls", "ssl", "certificate"].iter().any(|w| message.to_ascii_lowercase().contains(w)) =>
+            {
                 "check the URL's TLS settings: `sslmode=require` (PostgreSQL) or `ssl-mode=required` (MySQL) encrypts; `verify-ca`/`verify-full` also need `sslrootcert=<CA file>`".to_owned()
             }
             Self::Connect { .. } => "check that the server is running and that the URL is right".to_owned(),
