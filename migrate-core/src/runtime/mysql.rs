@@ -1,7 +1,7 @@
 //! MySQL and MariaDB: a run uses a connection of its own holding `GET_LOCK`. DDL commits
-//! implicitly, so each step is one transaction whose first write is the dirty mark: a step that
-//! only changes data rolls back whole on failure, and one whose DDL committed part of it stays
-//! recorded as dirty, with the failure, until someone resolves it. A running statement is
+//! implicitly, so each step runs with autocommit off and writes the dirty mark first: a step
+//! that only changes data rolls back whole on failure, and one whose DDL committed part of it
+//! stays recorded as dirty, with the failure, until someone resolves it. A running statement is
 //! cancelled with `KILL QUERY` from another connection; a batch larger than the server's
 //! `max_allowed_packet` is sent in several packets.
 
@@ -189,15 +189,20 @@ impl Backend for MyConn {
         }))
     }
 
-    /// One transaction opened by the dirty mark. On failure, the server says whether the
-    /// transaction is still open: then nothing was committed and the rollback undoes it all;
-    /// otherwise a DDL statement committed part of the step, which stays recorded as dirty.
+    /// One transaction opened by the dirty mark, autocommit off. On failure it is rolled back
+    /// and the history row says what is left: a dirty mark still there was committed by a DDL
+    /// statement, with part of the step; none, and the rollback undid it all.
     async fn run_step(&mut self, program: &StepProgram) -> Result<(), StepFailure> {
         let all: Vec<&str> = program.statements().map(|s| s.sql.as_str()).collect();
         let Err(failure) = self.batch(&all).await else { return Ok(()) };
-        let open = self.rows("SELECT @@in_transaction").await.ok().and_then(|r| first(&r));
         self.rollback().await;
-        let aftermath = if open.as_deref() == Some("1") { Aftermath::RolledBack } else { Aftermath::Dirty };
+        let _ = self.batch(&["SET autocommit = 1"]).await;
+        let committed = match &program.committed {
+            // When the row cannot be read, say dirty: the operator looks before anything reruns.
+            Some(sql) => self.rows(sql).await.map_or(true, |rows| !rows.is_empty()),
+            None => false,
+        };
+        let aftermath = if committed { Aftermath::Dirty } else { Aftermath::RolledBack };
         Err(StepFailure { at: failure.index, failure, aftermath })
     }
 

@@ -342,6 +342,16 @@ impl Tables {
         )
     }
 
+    /// A row when `revision` is recorded with `dirty = direction`.
+    pub fn select_dirty(&self, revision: &str, direction: &str) -> String {
+        format!(
+            "SELECT revision FROM {} WHERE revision = {} AND dirty = {}",
+            self.history,
+            self.dialect.quote_str(revision),
+            self.dialect.quote_str(direction)
+        )
+    }
+
     /// Records why a dirty revision failed.
     pub fn set_failure(&self, revision: &str, failure: &str) -> String {
         format!(
