@@ -373,6 +373,10 @@ async fn lock_timeout_names_the_holder_on(dialect: Dialect) {
     let text = err.to_string();
     let who = if dialect == Dialect::Postgres { "PostgreSQL backend pid" } else { "MySQL connection" };
     assert!(text.contains(who), "{text}");
+    if dialect == Dialect::Postgres {
+        // The holder's session is named after the tool, so people can tell what holds the lock.
+        assert!(text.contains("application `cargo-migrate`"), "{text}");
+    }
     assert!(text.contains("SLEEP(3)") || text.contains("pg_sleep(3)"), "{text}");
     // A build whose head is already applied has nothing to do and needs no lock. (On MySQL the
     // revision in flight is marked dirty inside its transaction, which only DDL would commit.)

@@ -38,6 +38,8 @@ mod postgres;
 mod probe;
 mod records;
 mod report;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod server;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod state;

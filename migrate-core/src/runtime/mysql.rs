@@ -7,33 +7,16 @@
 
 use std::time::Duration;
 
-use sqlx::pool::PoolConnection;
-use sqlx::{Connection, MySql, MySqlConnection, MySqlPool};
+use sqlx::{Connection, MySql, MySqlPool};
 
 use super::backend::{Backend, Canceller, StepFailure};
 use super::error::{Aftermath, Error};
 use super::io::{self, Failure, FailureKind, TextRows, common_kind, first};
+use super::server::ServerConn;
 use crate::sql::{Dialect, StepProgram, Tables};
 
 /// A MySQL connection: pooled for reads, its own for a run.
-pub(crate) struct MyConn {
-    conn: Handle,
-    pool: MySqlPool,
-}
-
-enum Handle {
-    Pooled(PoolConnection<MySql>),
-    Owned(MySqlConnection),
-}
-
-impl Handle {
-    fn get(&mut self) -> &mut MySqlConnection {
-        match self {
-            Handle::Pooled(c) => c,
-            Handle::Owned(c) => c,
-        }
-    }
-}
+pub(crate) struct MyConn(ServerConn<MySql>);
 
 fn classify(e: &sqlx::Error) -> FailureKind {
     if let Some(kind) = common_kind(e) {
@@ -53,10 +36,6 @@ fn no_position(_: &sqlx::Error) -> Option<usize> {
     None
 }
 
-fn connect_error(e: sqlx::Error) -> Error {
-    Error::Connect { url: "the MySQL pool's database".to_owned(), message: e.to_string(), source: Some(e) }
-}
-
 /// Batches smaller than this are sent at once without asking the server's packet limit (no
 /// server accepts less than 1 MiB).
 const SMALL_BATCH: usize = 1 << 20;
@@ -67,15 +46,13 @@ const PACKET_HEADROOM: usize = 1024;
 impl MyConn {
     /// A connection from the pool, for reads.
     pub async fn pooled(pool: &MySqlPool) -> Result<Self, Error> {
-        let conn = pool.acquire().await.map_err(connect_error)?;
-        Ok(Self { conn: Handle::Pooled(conn), pool: pool.clone() })
+        ServerConn::pooled(pool).await.map(Self)
     }
 
     /// A connection of its own with the pool's options, for a run: closing it releases the
     /// named lock on every path.
     pub async fn for_run(pool: &MySqlPool) -> Result<Self, Error> {
-        let conn = MySqlConnection::connect_with(&pool.connect_options()).await.map_err(connect_error)?;
-        Ok(Self { conn: Handle::Owned(conn), pool: pool.clone() })
+        ServerConn::for_run(pool).await.map(Self)
     }
 
     /// The most the server accepts in one packet (`max_allowed_packet`), in bytes.
@@ -85,7 +62,7 @@ impl MyConn {
     }
 
     async fn one_trip(&mut self, statements: &[&str]) -> Result<(), Failure> {
-        io::batch::<MySql>(self.conn.get(), statements, classify, no_position).await
+        io::batch::<MySql>(self.0.get(), statements, classify, no_position).await
     }
 
     async fn holder(&mut self, name: &str) -> Option<String> {
@@ -112,7 +89,7 @@ impl Backend for MyConn {
     const DIALECT: Dialect = Dialect::MySql;
 
     async fn rows(&mut self, sql: &str) -> Result<TextRows, Failure> {
-        io::rows::<MySql>(self.conn.get(), sql, classify).await
+        io::rows::<MySql>(self.0.get(), sql, classify).await
     }
 
     /// As many statements per packet as fit, in order: the statements of a step run one after
@@ -171,17 +148,15 @@ impl Backend for MyConn {
     }
 
     async fn release(self) {
-        if let Handle::Owned(c) = self.conn {
-            let _ = c.close().await;
-        }
+        self.0.close().await;
     }
 
     async fn canceller(&mut self) -> Option<Canceller> {
         let id: u64 = first(&self.rows("SELECT CONNECTION_ID()").await.ok()?)?.trim().parse().ok()?;
-        let pool = self.pool.clone();
+        let pool = self.0.pool();
         Some(Box::new(move || {
             Box::pin(async move {
-                if let Ok(mut c) = MySqlConnection::connect_with(&pool.connect_options()).await {
+                if let Some(mut c) = ServerConn::another(pool).await {
                     let _ = io::batch::<MySql>(&mut c, &[&format!("KILL QUERY {id}")], classify, no_position).await;
                     let _ = c.close().await;
                 }

@@ -5,33 +5,16 @@
 
 use std::time::Duration;
 
-use sqlx::pool::PoolConnection;
-use sqlx::{Connection, PgConnection, PgPool, Postgres};
+use sqlx::{Connection, PgPool, Postgres};
 
 use super::backend::{Backend, Canceller};
 use super::error::Error;
 use super::io::{self, Failure, FailureKind, TextRows, common_kind, first};
+use super::server::ServerConn;
 use crate::sql::{Dialect, Tables};
 
 /// A PostgreSQL connection: pooled for reads, its own for a run.
-pub(crate) struct PgConn {
-    conn: Handle,
-    pool: PgPool,
-}
-
-enum Handle {
-    Pooled(PoolConnection<Postgres>),
-    Owned(PgConnection),
-}
-
-impl Handle {
-    fn get(&mut self) -> &mut PgConnection {
-        match self {
-            Handle::Pooled(c) => c,
-            Handle::Owned(c) => c,
-        }
-    }
-}
+pub(crate) struct PgConn(ServerConn<Postgres>);
 
 fn classify(e: &sqlx::Error) -> FailureKind {
     if let Some(kind) = common_kind(e) {
@@ -55,22 +38,16 @@ fn position(e: &sqlx::Error) -> Option<usize> {
     }
 }
 
-fn connect_error(e: sqlx::Error) -> Error {
-    Error::Connect { url: "the PostgreSQL pool's database".to_owned(), message: e.to_string(), source: Some(e) }
-}
-
 impl PgConn {
     /// A connection from the pool, for reads.
     pub async fn pooled(pool: &PgPool) -> Result<Self, Error> {
-        let conn = pool.acquire().await.map_err(connect_error)?;
-        Ok(Self { conn: Handle::Pooled(conn), pool: pool.clone() })
+        ServerConn::pooled(pool).await.map(Self)
     }
 
     /// A connection of its own with the pool's options, for a run: closing it releases the
     /// session lock on every path, panics included.
     pub async fn for_run(pool: &PgPool) -> Result<Self, Error> {
-        let conn = PgConnection::connect_with(&pool.connect_options()).await.map_err(connect_error)?;
-        Ok(Self { conn: Handle::Owned(conn), pool: pool.clone() })
+        ServerConn::for_run(pool).await.map(Self)
     }
 
     async fn holder(&mut self, key: u32) -> Option<String> {
@@ -100,11 +77,11 @@ impl Backend for PgConn {
     const DIALECT: Dialect = Dialect::Postgres;
 
     async fn rows(&mut self, sql: &str) -> Result<TextRows, Failure> {
-        io::rows::<Postgres>(self.conn.get(), sql, classify).await
+        io::rows::<Postgres>(self.0.get(), sql, classify).await
     }
 
     async fn batch(&mut self, statements: &[&str]) -> Result<(), Failure> {
-        io::batch::<Postgres>(self.conn.get(), statements, classify, position).await
+        io::batch::<Postgres>(self.0.get(), statements, classify, position).await
     }
 
     async fn lock(&mut self, tables: &Tables, timeout: Duration) -> Result<(), Error> {
@@ -124,18 +101,16 @@ impl Backend for PgConn {
     }
 
     async fn release(self) {
-        if let Handle::Owned(c) = self.conn {
-            let _ = c.close().await;
-        }
+        self.0.close().await;
     }
 
     async fn canceller(&mut self) -> Option<Canceller> {
         let pid = first(&self.rows("SELECT pg_backend_pid()").await.ok()?)?;
         let pid: i32 = pid.trim().parse().ok()?;
-        let pool = self.pool.clone();
+        let pool = self.0.pool();
         Some(Box::new(move || {
             Box::pin(async move {
-                if let Ok(mut c) = PgConnection::connect_with(&pool.connect_options()).await {
+                if let Some(mut c) = ServerConn::another(pool).await {
                     let _ = io::rows::<Postgres>(&mut c, &format!("SELECT pg_cancel_backend({pid})"), classify).await;
                     let _ = c.close().await;
                 }

@@ -1,0 +1,62 @@
+//! The connection the two server backends (PostgreSQL, MySQL) share the shape of: pooled for
+//! reads, a connection of its own for a run (so that closing it releases the session lock on
+//! every path), and a second connection from the same options to cancel a running statement.
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, Database, Pool};
+
+use super::error::Error;
+
+/// A server connection: from the pool, or of the run's own.
+pub(crate) struct ServerConn<DB: Database> {
+    conn: Handle<DB>,
+    pool: Pool<DB>,
+}
+
+enum Handle<DB: Database> {
+    Pooled(PoolConnection<DB>),
+    Owned(DB::Connection),
+}
+
+fn connect_error(e: sqlx::Error) -> Error {
+    Error::Connect { url: "the pool's database".to_owned(), message: e.to_string(), source: Some(e) }
+}
+
+impl<DB: Database> ServerConn<DB> {
+    /// A connection from the pool, for reads.
+    pub async fn pooled(pool: &Pool<DB>) -> Result<Self, Error> {
+        let conn = pool.acquire().await.map_err(connect_error)?;
+        Ok(Self { conn: Handle::Pooled(conn), pool: pool.clone() })
+    }
+
+    /// A connection of its own with the pool's options, for a run.
+    pub async fn for_run(pool: &Pool<DB>) -> Result<Self, Error> {
+        let conn = DB::Connection::connect_with(&pool.connect_options()).await.map_err(connect_error)?;
+        Ok(Self { conn: Handle::Owned(conn), pool: pool.clone() })
+    }
+
+    /// The driver's connection.
+    pub fn get(&mut self) -> &mut DB::Connection {
+        match &mut self.conn {
+            Handle::Pooled(c) => c,
+            Handle::Owned(c) => c,
+        }
+    }
+
+    /// Closes a connection of the run's own (a pooled one goes back to the pool).
+    pub async fn close(self) {
+        if let Handle::Owned(c) = self.conn {
+            let _ = c.close().await;
+        }
+    }
+
+    /// A new connection with the same options, for cancelling a statement this one runs.
+    pub async fn another(pool: Pool<DB>) -> Option<DB::Connection> {
+        DB::Connection::connect_with(&pool.connect_options()).await.ok()
+    }
+
+    /// The pool, for [`another`](Self::another).
+    pub fn pool(&self) -> Pool<DB> {
+        self.pool.clone()
+    }
+}
