@@ -41,25 +41,25 @@ pub(crate) struct MigrateCli {
 #[derive(Debug, Clone, Default, Args)]
 pub(crate) struct GlobalOpts {
     /// Path to the package's Cargo.toml.
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, help_heading = "Global options", value_name = "PATH")]
     pub(crate) manifest_path: Option<PathBuf>,
     /// The package to work on, in a workspace.
-    #[arg(short, long, global = true, value_name = "SPEC")]
+    #[arg(short, long, global = true, help_heading = "Global options", value_name = "SPEC")]
     pub(crate) package: Option<String>,
     /// The migrations directory (overrides `directory` in [package.metadata.migrate]).
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, global = true, help_heading = "Global options", value_name = "DIR")]
     pub(crate) dir: Option<PathBuf>,
     /// The database URL (overrides DATABASE_URL and the metadata).
-    #[arg(long, global = true, value_name = "URL", hide_env_values = true)]
+    #[arg(long, global = true, help_heading = "Global options", value_name = "URL", hide_env_values = true)]
     pub(crate) database_url: Option<String>,
     /// Print only results and errors.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(short, long, global = true, help_heading = "Global options", conflicts_with = "verbose")]
     pub(crate) quiet: bool,
     /// Print more: where the configuration came from, full revision details.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, help_heading = "Global options", action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
     /// When to colour the output.
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub(crate) color: ColorChoice,
 }
 

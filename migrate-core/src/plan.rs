@@ -221,7 +221,8 @@ impl RevisionGraph {
         let candidates: Vec<usize> = (0..self.len()).filter(|&i| self.migration(i).revision.starts_with(id)).collect();
         if id.len() < 4 {
             return Err(if candidates.is_empty() {
-                PlanError::UnknownRevision { id: id.to_owned(), suggestion: None }
+                let keyword = crate::problem::closest(id, ["head", "heads", "base"]).map(str::to_owned);
+                PlanError::UnknownRevision { id: id.to_owned(), suggestion: keyword }
             } else {
                 PlanError::PrefixTooShort { prefix: id.to_owned() }
             });
@@ -230,7 +231,9 @@ impl RevisionGraph {
             [one] => Ok(*one),
             [] => Err(PlanError::UnknownRevision {
                 id: id.to_owned(),
-                suggestion: if self.len() <= 10_000 {
+                suggestion: if let Some(k) = crate::problem::closest(id, ["head", "heads", "base"]) {
+                    Some(k.to_owned())
+                } else if self.len() <= 10_000 {
                     crate::problem::closest(id, (0..self.len()).map(|i| self.migration(i).revision.as_str()))
                         .map(str::to_owned)
                 } else {

@@ -43,8 +43,12 @@ pub(crate) fn exec(args: CheckArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliEr
     let graph = &project.graph;
     let heads: Vec<&str> = graph.heads().iter().map(|m| m.revision.as_str()).collect();
     let check_db = !args.offline && project.config.database.source.is_explicit();
-    if !check_db {
-        ctx.out.verbose("database not checked: give --database-url or DATABASE_URL to check one");
+    if !check_db && !args.offline {
+        ctx.out.status(format!(
+            "database not checked: no URL was given for this run (the configured {} is a development default); \
+             check one with --database-url or DATABASE_URL",
+            project.config.database.redacted()
+        ));
     }
     if !args.json.json {
         ctx.out.info(format!(

@@ -47,6 +47,15 @@ pub(crate) fn exec(args: CurrentArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, Cli
             }
         }
     }
+    if !status.missing.is_empty() {
+        // Revisions this checkout has no file for: another project's database, or a newer build's.
+        ctx.out.warn(format!(
+            "the database records {} revision(s) this checkout has no file for ({}); is the URL right? `cargo migrate upgrade` refuses until they are accounted for",
+            status.missing.len(),
+            status.missing.join(", ")
+        ));
+        return Ok(ExitCode::from(code::MISSING));
+    }
     if args.check_heads && !at_head {
         ctx.out.status(format!(
             "the database is not at the head: {} revision(s) pending; run `cargo migrate upgrade`",

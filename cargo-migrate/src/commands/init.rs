@@ -114,15 +114,50 @@ pub(crate) fn exec(_args: InitArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliEr
         }
     }
 
+    // A SQLite file beside Cargo.toml (and its journal and run lock) stays out of git.
+    let configured = existing.database_url.clone().unwrap_or_else(|| url.clone());
+    if let Some(file) = sqlite_file_in(&configured) {
+        let path = package.dir.join(".gitignore");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(CliError::Io { path: show(&path), message: e.to_string() }),
+        };
+        let wanted = [file.clone(), format!("{file}-*")];
+        let missing: Vec<&String> = wanted.iter().filter(|w| !text.lines().any(|l| l.trim() == w.as_str())).collect();
+        if missing.is_empty() {
+            done.push(format!("{} already ignores {file}", show(&path)));
+        } else {
+            let mut new = text.clone();
+            if !new.is_empty() && !new.ends_with('\n') {
+                new.push('\n');
+            }
+            for m in &missing {
+                new.push_str(m);
+                new.push('\n');
+            }
+            std::fs::write(&path, new).map_err(|e| CliError::Io { path: show(&path), message: e.to_string() })?;
+            done.push(format!("added {file} and its lock and journal files to {}", show(&path)));
+        }
+    }
+
     for d in &done {
         ctx.out.info(format!("{} {d}", ctx.out.paint(Paint::Good, "✓")));
     }
     if done.iter().any(|d| !d.contains("already")) {
         ctx.out.status(format!(
-            "next: cargo migrate new -m \"create the first table\" (the database is {url} unless DATABASE_URL says otherwise; keep a SQLite file out of git)"
+            "next: cargo migrate new -m \"create the first table\" (the database is {url} unless DATABASE_URL says otherwise)"
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The file name of a SQLite URL relative to the package (`sqlite:migrate.db` → `migrate.db`), for
+/// `.gitignore`; `None` for other URLs, in-memory and absolute paths.
+fn sqlite_file_in(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && !path.starts_with(':') && !Path::new(path).is_absolute()).then(|| path.to_owned())
 }
 
 /// Adds `[package.metadata.migrate]` unless it exists. Returns whether it changed the document.

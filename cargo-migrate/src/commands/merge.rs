@@ -18,6 +18,15 @@ pub(crate) fn exec(args: MergeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliEr
         parents = graph.heads().iter().filter_map(|m| graph.index_of(&m.revision)).collect();
     } else {
         for r in &args.revisions {
+            // Alembic's spelling: `merge -m msg heads` joins every head.
+            if r == "heads" {
+                for m in graph.heads() {
+                    if let Some(i) = graph.index_of(&m.revision).filter(|i| !parents.contains(i)) {
+                        parents.push(i);
+                    }
+                }
+                continue;
+            }
             match resolve_revision(graph, r)? {
                 Some(i) if !parents.contains(&i) => parents.push(i),
                 Some(_) => {}

@@ -1,0 +1,76 @@
+//! Places a new user tripped, each pinned with the real binary: Alembic's `merge heads`, a typo
+//! of `head`, `.gitignore` after `init`, `check` saying it did not check a database, another
+//! project's database behind `current`, and the global options under their own heading.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::Package;
+
+#[test]
+fn merge_takes_alembics_heads() {
+    let pkg = Package::initialised();
+    pkg.revision("a0a0a0a0a0a0", "base", "", "", &[]);
+    pkg.revision("b1b1b1b1b1b1", "left", "", "", &["--head", "a0a0a0a0a0a0"]);
+    pkg.revision("c2c2c2c2c2c2", "right", "", "", &["--head", "a0a0a0a0a0a0"]);
+    let run = pkg.run(&["merge", "-m", "join", "heads", "--rev-id", "d3d3d3d3d3d3"]);
+    run.ok();
+    let text = std::fs::read_to_string(pkg.file("d3d3d3d3d3d3")).unwrap();
+    assert!(text.contains("-- down_revision: b1b1b1b1b1b1, c2c2c2c2c2c2"), "{text}");
+}
+
+#[test]
+fn a_typo_of_head_gets_a_suggestion() {
+    let pkg = Package::initialised();
+    pkg.revision("a0a0a0a0a0a0", "base", "", "", &[]);
+    let run = pkg.run(&["upgrade", "hed"]);
+    run.code(8);
+    assert!(run.stderr.contains("did you mean `head`?"), "{}", run.stderr);
+}
+
+#[test]
+fn init_keeps_the_sqlite_file_and_its_lock_out_of_git() {
+    let pkg = Package::new();
+    std::fs::write(pkg.path().join(".gitignore"), "/target").unwrap();
+    pkg.run(&["init"]).ok();
+    let ignore = std::fs::read_to_string(pkg.path().join(".gitignore")).unwrap();
+    assert_eq!(ignore, "/target\nmigrate.db\nmigrate.db-*\n");
+    // Idempotent.
+    let again = pkg.run(&["init"]);
+    assert!(again.ok().contains("already ignores migrate.db"), "{}", again.stdout);
+    assert_eq!(std::fs::read_to_string(pkg.path().join(".gitignore")).unwrap(), ignore);
+}
+
+#[test]
+fn check_says_when_it_did_not_check_a_database() {
+    let pkg = Package::initialised();
+    pkg.revision("a0a0a0a0a0a0", "base", "", "", &[]);
+    let run = pkg.run_raw(&["check"], &[]);
+    run.ok();
+    assert!(run.stderr.contains("database not checked") && run.stderr.contains("--database-url"), "{}", run.stderr);
+}
+
+#[test]
+fn current_on_another_projects_database_warns_and_fails() {
+    let other = Package::initialised();
+    other.revision("0th0th0th0th", "elsewhere", "CREATE TABLE other (x int);", "DROP TABLE other;", &[]);
+    let db = other.path().join("shared.db");
+    let url = format!("sqlite://{}", db.display());
+    other.run(&["upgrade", "--database-url", &url]).ok();
+    let pkg = Package::initialised();
+    pkg.revision("a0a0a0a0a0a0", "mine", "", "", &[]);
+    let run = pkg.run(&["current", "--database-url", &url]);
+    run.code(10);
+    assert!(run.stderr.contains("no file for") && run.stderr.contains("0th0th0th0th"), "{}", run.stderr);
+}
+
+#[test]
+fn subcommand_help_lists_global_options_apart() {
+    let pkg = Package::new();
+    let run = pkg.run(&["upgrade", "--help"]);
+    let help = run.ok();
+    let global = help.find("Global options:").expect(help);
+    let own = help.find("--sql").unwrap();
+    assert!(own < global, "{help}");
+    assert!(help[global..].contains("--database-url"), "{help}");
+}
