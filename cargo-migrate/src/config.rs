@@ -4,9 +4,10 @@
 //! Database URL precedence: `--database-url`, then `DATABASE_URL` from the environment, then
 //! `DATABASE_URL` from a `.env` file in the package (or workspace) directory, then
 //! `database_url` in the metadata, then the embedded default `sqlite:migrate.db` (a file beside
-//! the package's Cargo.toml, created on first use). Relative SQLite paths from the metadata,
-//! `.env` and the default are relative to the directory that declares them, so the tool works
-//! the same from any working directory.
+//! the package's Cargo.toml, created on first use). Relative SQLite paths from `DATABASE_URL`,
+//! the metadata, `.env` and the default are relative to the package (or the directory of the
+//! `.env` that declares them), so the tool works the same from any working directory; only
+//! `--database-url` is relative to the working directory, as a path typed there is.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -337,7 +338,8 @@ fn database_url(global: &GlobalOpts, package: &Package, metadata: &MigrateMetada
             help: "set it to a URL such as postgres://user@host/db".to_owned(),
         })?;
         if !url.is_empty() {
-            return Ok(DatabaseUrl { url, source: UrlSource::Env });
+            // A relative SQLite path means the same file from any directory of the package.
+            return Ok(DatabaseUrl { url: absolute_sqlite(&url, &package.dir), source: UrlSource::Env });
         }
     }
     let mut env_dirs = vec![package.dir.clone()];

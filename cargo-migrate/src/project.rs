@@ -46,6 +46,22 @@ impl Project {
     }
 }
 
+/// Files in the migrations directory that are not migrations and are therefore skipped (not
+/// hidden, not `.sql`), as shown to people: a `.SQL`, `.sql.bak` or `.txt` file there is usually
+/// a mistake worth a warning.
+pub(crate) fn stray_files(config: &Config) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(&config.migrations_dir) else { return Vec::new() };
+    let mut out: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .filter(|name| !name.starts_with('.') && !name.ends_with(".sql"))
+        .map(|name| format!("{}/{name}", config.migrations_display.trim_end_matches('/')))
+        .collect();
+    out.sort();
+    out
+}
+
 /// Reads every migration file, turning a missing directory into a clear configuration error.
 pub(crate) fn read_files(config: &Config) -> Result<Vec<SourceFile>, CliError> {
     if !config.migrations_dir.is_dir() {

@@ -114,7 +114,15 @@ fn check_exit_codes() {
     let db = TestDb::new(Backend::Sqlite);
     let pkg = Package::initialised().with_url(&db.url);
     users(&pkg);
-    pkg.run(&["check"]).code(5);
+    // Reading never creates the SQLite file: a database that does not exist is reported as such.
+    let missing = pkg.run(&["check"]);
+    missing.code(7);
+    assert!(
+        missing.stderr.contains("does not exist") && missing.stderr.contains("never creates"),
+        "{}",
+        missing.stderr
+    );
+    assert!(!std::path::Path::new(db.url.trim_start_matches("sqlite://")).exists());
     pkg.run(&["upgrade"]).ok();
     pkg.run(&["check"]).ok();
 

@@ -74,3 +74,39 @@ fn subcommand_help_lists_global_options_apart() {
     assert!(own < global, "{help}");
     assert!(help[global..].contains("--database-url"), "{help}");
 }
+
+#[test]
+fn a_relative_database_url_means_the_same_file_from_any_directory_and_reads_create_nothing() {
+    let pkg = Package::initialised();
+    pkg.revision("a0a0a0a0a0a0", "base", "CREATE TABLE t (x int);", "DROP TABLE t;", &[]);
+    let env = [("DATABASE_URL", "sqlite:data.db")];
+    // From src/, a read command neither resolves the path there nor creates the file.
+    let src = pkg.path().join("src");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-migrate"));
+    let out =
+        cmd.args(["migrate", "current"]).current_dir(&src).env("DATABASE_URL", "sqlite:data.db").output().unwrap();
+    assert_eq!(out.status.code(), Some(7), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!src.join("data.db").exists() && !pkg.path().join("data.db").exists());
+    // An upgrade from src/ creates it beside Cargo.toml, where every later command finds it.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
+        .args(["migrate", "upgrade"])
+        .current_dir(&src)
+        .env("DATABASE_URL", "sqlite:data.db")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(pkg.path().join("data.db").exists() && !src.join("data.db").exists());
+    assert!(pkg.run_raw(&["current"], &env).ok().contains("a0a0a0a0a0a0"));
+}
+
+#[test]
+fn a_stray_file_in_the_migrations_directory_is_named() {
+    let pkg = Package::initialised();
+    pkg.revision("a0a0a0a0a0a0", "base", "", "", &[]);
+    std::fs::write(pkg.migrations().join("b1_add_email.SQL"), "-- revision: b1\n").unwrap();
+    std::fs::write(pkg.migrations().join(".hidden"), "").unwrap();
+    let run = pkg.run(&["heads"]);
+    run.ok();
+    assert!(run.stderr.contains("warning: migrations/b1_add_email.SQL is not a migration"), "{}", run.stderr);
+    assert!(!run.stderr.contains(".hidden"), "{}", run.stderr);
+}

@@ -12,12 +12,11 @@ use crate::cli::CheckArgs;
 use crate::commands::{Ctx, db, report};
 use crate::error::{CliError, code};
 use crate::output::Paint;
-use crate::project::Project;
 
 /// Runs `check`.
 pub(crate) fn exec(args: CheckArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
     let config = ctx.config()?;
-    let chain = Project::load(config).and_then(|p| p.check_heads().map(|()| p));
+    let chain = ctx.load(config).and_then(|p| p.check_heads().map(|()| p));
     let project = match chain {
         Ok(p) => p,
         Err(e) if args.json.json => {

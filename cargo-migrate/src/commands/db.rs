@@ -55,8 +55,21 @@ pub(crate) fn options(config: &Config) -> Options {
 }
 
 /// Connects to the configured database.
+/// Connects to the configured database to read it: a SQLite file that does not exist is
+/// reported, never created.
 pub(crate) fn connect(ctx: &mut Ctx<'_>, project: &Project, options: Options) -> Result<Session, CliError> {
-    Ok(start(ctx, &project.config, &options, false)?.session(project, options)?.0)
+    Ok(start(ctx, &project.config, &options, Start::Read)?.session(project, options)?.0)
+}
+
+/// What a connection started early is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// Reading only: a missing SQLite file is an error.
+    Read,
+    /// A run that changes the database (creating a SQLite file if needed).
+    Write,
+    /// An upgrade: a run that also reads the first half of its no-op check meanwhile.
+    Upgrade,
 }
 
 /// A connection started before the migrations are read: the database answers (and, for an
@@ -67,9 +80,8 @@ pub(crate) struct Early {
     config: Config,
 }
 
-/// Starts connecting to the configured database in the background; `probe` also reads the
-/// first half of an upgrade's no-op check.
-pub(crate) fn start(ctx: &mut Ctx<'_>, config: &Config, options: &Options, probe: bool) -> Result<Early, CliError> {
+/// Starts connecting to the configured database in the background, for `purpose`.
+pub(crate) fn start(ctx: &mut Ctx<'_>, config: &Config, options: &Options, purpose: Start) -> Result<Early, CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -79,8 +91,11 @@ pub(crate) fn start(ctx: &mut Ctx<'_>, config: &Config, options: &Options, probe
     let url = config.database.url.clone();
     let options = options.clone();
     let task = runtime.spawn(async move {
-        let db = Db::connect(&url).await?;
-        let last = if probe { Some(db.last_state(&options).await?) } else { None };
+        let db = match purpose {
+            Start::Read => Db::connect_existing(&url).await?,
+            Start::Write | Start::Upgrade => Db::connect(&url).await?,
+        };
+        let last = if purpose == Start::Upgrade { Some(db.last_state(&options).await?) } else { None };
         Ok((db, last))
     });
     Ok(Early { runtime, task, config: config.clone() })

@@ -65,6 +65,15 @@ impl<'o> Ctx<'o> {
     /// The configuration and the validated migrations.
     pub(crate) fn project(&mut self) -> Result<Project, CliError> {
         let config = self.config()?;
+        self.load(config)
+    }
+
+    /// The validated migrations of `config`, with a warning for each file in the directory that
+    /// is skipped because it is not a `.sql` file.
+    pub(crate) fn load(&mut self, config: Config) -> Result<Project, CliError> {
+        for stray in crate::project::stray_files(&config) {
+            self.out.warn(format!("{stray} is not a migration (only `.sql` files are read) and is skipped"));
+        }
         Project::load(config)
     }
 }

@@ -25,15 +25,15 @@ enum Kind {
 
 /// The project, with the database connecting (and, for an upgrade, answering the first read of
 /// its no-op check) while the migrations are read, unless the run is offline.
-fn load(ctx: &mut Ctx<'_>, offline: bool, probe: bool) -> Result<(Project, Option<db::Early>), CliError> {
+fn load(ctx: &mut Ctx<'_>, offline: bool, purpose: db::Start) -> Result<(Project, Option<db::Early>), CliError> {
     let config = ctx.config()?;
-    let early = if offline { None } else { Some(db::start(ctx, &config, &db::options(&config), probe)?) };
-    Ok((Project::load(config)?, early))
+    let early = if offline { None } else { Some(db::start(ctx, &config, &db::options(&config), purpose)?) };
+    Ok((ctx.load(config)?, early))
 }
 
 /// Runs `upgrade`.
 pub(crate) fn upgrade(args: UpgradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
-    let (project, early) = load(ctx, args.run.sql, true)?;
+    let (project, early) = load(ctx, args.run.sql, db::Start::Upgrade)?;
     let target = args.target.clone().unwrap_or_else(|| match project.config.head_policy() {
         // With no revision yet there is no single head, and nothing to do.
         migrate_core::HeadPolicy::Single if !project.graph.is_empty() => "head".to_owned(),
@@ -48,7 +48,7 @@ pub(crate) fn upgrade(args: UpgradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, 
 
 /// Runs `downgrade`.
 pub(crate) fn downgrade(args: DowngradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
-    let (project, early) = load(ctx, args.run.sql, false)?;
+    let (project, early) = load(ctx, args.run.sql, db::Start::Write)?;
     let accept = accepted(&project, &args.apply.accept_changed)?;
     if args.run.sql {
         return offline(ctx, &project, Kind::Downgrade, &args.target, args.apply.all_or_nothing, accept);
@@ -58,7 +58,7 @@ pub(crate) fn downgrade(args: DowngradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCo
 
 /// Runs `stamp`.
 pub(crate) fn stamp(args: StampArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
-    let (project, early) = load(ctx, args.run.sql, false)?;
+    let (project, early) = load(ctx, args.run.sql, db::Start::Write)?;
     let kind = Kind::Stamp { purge: args.purge };
     if args.run.sql {
         return offline(ctx, &project, kind, &args.target, false, Vec::new());

@@ -45,6 +45,16 @@ impl Db {
     /// A server that refuses connections (e.g. one still starting) is retried for up to
     /// [`CONNECT_TIMEOUT`]. Errors never contain the URL's password.
     pub async fn connect(url: &str) -> Result<Db, Error> {
+        Self::open(url, true).await
+    }
+
+    /// [`connect`](Self::connect), but a SQLite file that does not exist is an error instead of
+    /// being created: for reading a database, never for making one.
+    pub async fn connect_existing(url: &str) -> Result<Db, Error> {
+        Self::open(url, false).await
+    }
+
+    async fn open(url: &str, create: bool) -> Result<Db, Error> {
         let shown = redact_url(url);
         let unsupported = |hint: &str| Error::UnsupportedUrl { url: shown.clone(), hint: hint.to_owned() };
         let dialect = Dialect::from_url(url).ok_or_else(|| unsupported(""))?;
@@ -58,7 +68,19 @@ impl Db {
             #[cfg(feature = "sqlite")]
             Dialect::Sqlite => {
                 use std::str::FromStr;
-                let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(fail)?.create_if_missing(true);
+                let options =
+                    sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(fail)?.create_if_missing(create);
+                let file = options.get_filename();
+                let in_memory = file.as_os_str().is_empty()
+                    || file.to_string_lossy().starts_with(':')
+                    || url.contains("mode=memory");
+                if !create && !in_memory && !file.exists() {
+                    return Err(Error::Connect {
+                        url: shown.clone(),
+                        message: format!("the database file {} does not exist", file.display()),
+                        source: None,
+                    });
+                }
                 let pool = sqlx::sqlite::SqlitePoolOptions::new()
                     .max_connections(4)
                     .acquire_timeout(CONNECT_TIMEOUT)

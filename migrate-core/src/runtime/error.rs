@@ -381,6 +381,9 @@ impl Error {
             {
                 "check the URL's TLS settings: `sslmode=require` (PostgreSQL) or `ssl-mode=required` (MySQL) encrypts; `verify-ca`/`verify-full` also need `sslrootcert=<CA file>`".to_owned()
             }
+            Self::Connect { message, .. } if message.starts_with("the database file") => {
+                "reading never creates a database: check the URL, or create it by applying the migrations (`cargo migrate upgrade`, or `Migrator::upgrade`)".to_owned()
+            }
             Self::Connect { .. } => "check that the server is running and that the URL is right".to_owned(),
             Self::LockTimeout { .. } => "wait for that run to finish, or raise the lock timeout (`lock_timeout` in [package.metadata.migrate], or `Options::lock_timeout`)".to_owned(),
             Self::Changed { changed } => format!(
