@@ -147,6 +147,9 @@ pub(crate) struct RunOpts {
     /// Print the SQL script instead of running it (no connection is made); takes `from:to` ranges.
     #[arg(long)]
     pub(crate) sql: bool,
+    /// Print the summary (and any error) as JSON, for scripts.
+    #[command(flatten)]
+    pub(crate) json: JsonArg,
 }
 
 /// Options shared by `upgrade` and `downgrade`, the commands that run migration SQL.
@@ -214,6 +217,23 @@ pub(crate) struct CurrentArgs {
     pub(crate) json: JsonArg,
 }
 
+impl Command {
+    /// Whether the command was asked for JSON output (errors then come as JSON too).
+    pub(crate) fn wants_json(&self) -> bool {
+        match self {
+            Self::Upgrade(a) => a.run.json.json,
+            Self::Downgrade(a) => a.run.json.json,
+            Self::Stamp(a) => a.run.json.json,
+            Self::Current(a) => a.json.json,
+            Self::Status(a) | Self::Heads(a) | Self::Branches(a) => a.json.json,
+            Self::History(a) => a.json.json || a.format == HistoryFormat::Json,
+            Self::Show(a) => a.json.json,
+            Self::Check(a) => a.json.json,
+            _ => false,
+        }
+    }
+}
+
 /// Commands whose only option is `--json`.
 #[derive(Debug, Args)]
 pub(crate) struct JsonOnly {
@@ -237,6 +257,23 @@ pub(crate) struct HistoryArgs {
     /// JSON output.
     #[command(flatten)]
     pub(crate) json: JsonArg,
+    /// The output format: text, json, or the graph as a picture (mermaid for pull requests,
+    /// dot for Graphviz).
+    #[arg(long, value_enum, default_value_t = HistoryFormat::Text, value_name = "FORMAT")]
+    pub(crate) format: HistoryFormat,
+}
+
+/// `history --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum HistoryFormat {
+    /// One line per revision (or `--graph`, `--verbose`).
+    Text,
+    /// JSON, as `--json`.
+    Json,
+    /// A Mermaid flowchart, which GitHub renders in pull requests and issues.
+    Mermaid,
+    /// Graphviz's DOT language (`| dot -Tsvg`).
+    Dot,
 }
 
 /// `show`.
@@ -389,7 +426,7 @@ mod tests {
             "migrate -q -v heads",
             "migrate completions nosuchshell",
             "migrate frobnicate",
-            "migrate upgrade --json",
+            "migrate upgrade --json=yes",
         ] {
             assert!(parse(line).is_err(), "{line} should be refused");
         }

@@ -170,6 +170,14 @@ pub(crate) enum CliError {
         /// The exit code for this kind of failure.
         exit: u8,
     },
+    /// A run stopped part-way: the error, and what it had applied before (for `--json`).
+    #[error("{error}")]
+    Stopped {
+        /// The error.
+        error: Box<CliError>,
+        /// The revisions applied before it and where that left the database, as JSON.
+        applied: serde_json::Value,
+    },
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -194,6 +202,7 @@ impl CliError {
             Self::BrokenChain { .. } => code::BROKEN_CHAIN,
             Self::Target { .. } => code::TARGET,
             Self::Database { exit, .. } => *exit,
+            Self::Stopped { error, .. } => error.exit_code(),
         }
     }
 
@@ -217,6 +226,7 @@ impl CliError {
             Self::BrokenChain { .. } => "migrate::broken_chain",
             Self::Target { .. } => "migrate::target",
             Self::NoEditor { .. } | Self::Editor { .. } => "migrate::editor",
+            Self::Stopped { error, .. } => error.code_name(),
             Self::Database { exit, .. } => match *exit {
                 code::UNREACHABLE => "migrate::unreachable",
                 code::CHECKSUM_CHANGED => "migrate::checksum_changed",
@@ -249,6 +259,7 @@ impl CliError {
             Self::FileExists { .. } => Some("choose another `--rev-id`, or remove the file".to_owned()),
             Self::BrokenChain { .. } => None,
             Self::Target { help, .. } | Self::Database { help, .. } => help.clone(),
+            Self::Stopped { error, .. } => error.help_text(),
             Self::NoEditor { path } => Some(format!("set EDITOR (for example `export EDITOR=vi`), or open {path} yourself")),
             Self::Editor { .. } => None,
         }
@@ -350,6 +361,41 @@ pub(crate) fn broken_chain(dir: &str, problems: Problems, files: &[SourceFile]) 
     CliError::BrokenChain {
         dir: dir.to_owned(),
         problems: problems.into_iter().map(|p| ProblemReport::new(p, files)).collect(),
+    }
+}
+
+impl CliError {
+    /// The error as JSON, for commands given `--json`: its stable code, exit code, message and
+    /// help, and what a stopped run had applied.
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "ok": false,
+            "error": {
+                "code": self.code_name(),
+                "exit_code": self.exit_code(),
+                "message": self.to_string(),
+                "help": self.help_text(),
+            },
+        });
+        if let (Self::Stopped { applied, .. }, Some(obj)) = (self, v.as_object_mut()) {
+            obj.insert("applied".to_owned(), applied.clone());
+        }
+        if let (Self::BrokenChain { problems, .. }, Some(err)) =
+            (self, v.get_mut("error").and_then(|e| e.as_object_mut()))
+        {
+            let list: Vec<_> = problems
+                .iter()
+                .map(|r| {
+                    let p = &r.problem;
+                    serde_json::json!({
+                        "path": p.location.path, "line": p.location.line, "column": p.location.column,
+                        "message": p.kind.to_string(), "help": p.help(),
+                    })
+                })
+                .collect();
+            err.insert("problems".to_owned(), serde_json::Value::Array(list));
+        }
+        v
     }
 }
 

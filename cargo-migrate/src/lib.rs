@@ -20,6 +20,7 @@ mod draw;
 mod error;
 mod notices;
 mod output;
+mod picture;
 mod project;
 mod revision_file;
 

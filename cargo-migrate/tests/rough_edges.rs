@@ -110,3 +110,56 @@ fn a_stray_file_in_the_migrations_directory_is_named() {
     assert!(run.stderr.contains("warning: migrations/b1_add_email.SQL is not a migration"), "{}", run.stderr);
     assert!(!run.stderr.contains(".hidden"), "{}", run.stderr);
 }
+
+#[test]
+fn json_output_covers_runs_and_errors() {
+    let pkg = Package::initialised();
+    pkg.revision("a0a0a0a0a0a0", "base", "CREATE TABLE t (x int);", "DROP TABLE t;", &[]);
+    pkg.revision("b1b1b1b1b1b1", "broken", "INSERT INTO nowhere VALUES (1);", "SELECT 1;", &[]);
+    // A run that stops part-way: one JSON document with the error and what was applied.
+    let run = pkg.run(&["upgrade", "--json"]);
+    run.code(1);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["error"]["exit_code"], 1);
+    assert!(v["error"]["message"].as_str().unwrap().contains("b1b1b1b1b1b1"), "{v}");
+    assert_eq!(v["applied"]["steps"][0]["revision"], "a0a0a0a0a0a0");
+    assert_eq!(v["applied"]["current"][0], "a0a0a0a0a0a0");
+    // A successful run.
+    std::fs::remove_file(pkg.file("b1b1b1b1b1b1")).unwrap();
+    let run = pkg.run(&["downgrade", "base", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(run.ok()).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["steps"][0]["direction"], "down");
+    assert_eq!(v["current"], serde_json::json!([]));
+    // Any command's error, with --json, is JSON on stdout (and a diagnostic on stderr).
+    std::fs::write(pkg.migrations().join("c2_bad.sql"), "-- revision: c2c2\n-- migrate:up\nSELECT 1;\n").unwrap();
+    let run = pkg.run(&["heads", "--json"]);
+    run.code(4);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "migrate::broken_chain");
+    assert_eq!(v["error"]["problems"][0]["path"], "migrations/c2_bad.sql");
+    assert!(run.stderr.contains("c2_bad.sql"), "{}", run.stderr);
+}
+
+#[test]
+fn history_draws_the_graph_for_pull_requests_and_graphviz() {
+    let pkg = Package::initialised();
+    pkg.revision("a0a0a0a0a0a0", "base", "", "", &[]);
+    pkg.revision("b1b1b1b1b1b1", "left", "", "", &["--head", "a0a0a0a0a0a0"]);
+    pkg.revision("c2c2c2c2c2c2", "right", "", "", &["--head", "a0a0a0a0a0a0"]);
+    pkg.run(&["merge", "-m", "join", "--rev-id", "d3d3d3d3d3d3"]).ok();
+    let mermaid = pkg.run(&["history", "--format", "mermaid"]);
+    let text = mermaid.ok();
+    assert!(text.starts_with("flowchart TD\n"), "{text}");
+    for edge in
+        ["r_a0a0a0a0a0a0 --> r_b1b1b1b1b1b1", "r_b1b1b1b1b1b1 --> r_d3d3d3d3d3d3", "r_c2c2c2c2c2c2 --> r_d3d3d3d3d3d3"]
+    {
+        assert!(text.contains(edge), "{edge}\n{text}");
+    }
+    let dot = pkg.run(&["history", "--format", "dot", "-r", "b1b1b1b1b1b1:"]);
+    let text = dot.ok();
+    assert!(text.contains("\"b1b1b1b1b1b1\" -> \"d3d3d3d3d3d3\";") && !text.contains("a0a0a0a0a0a0"), "{text}");
+    let json: serde_json::Value = serde_json::from_str(pkg.run(&["history", "--format", "json"]).ok()).unwrap();
+    assert_eq!(json["revisions"].as_array().unwrap().len(), 4);
+}

@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use migrate_core::{Applied, Range, RevisionGraph, Target};
 use serde_json::json;
 
-use crate::cli::HistoryArgs;
+use crate::cli::{HistoryArgs, HistoryFormat};
 use crate::commands::{Ctx, db, text};
-use crate::draw;
 use crate::error::CliError;
 use crate::project::{Project, parse_target, plan_error, resolve_revision};
+use crate::{draw, picture};
 
 /// Runs `history`.
 pub(crate) fn exec(args: HistoryArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
@@ -65,10 +65,21 @@ pub(crate) fn exec(args: HistoryArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, Cli
     let current: Option<Vec<bool>> = applied.as_ref().filter(|_| args.indicate_current).map(|a| current_mask(graph, a));
     let current = current.as_deref();
 
-    if args.json.json {
-        let list: Vec<_> = order.iter().map(|&i| text::revision_json(graph, i, current)).collect();
-        ctx.out.json(&json!({ "revisions": list }));
-        return Ok(ExitCode::SUCCESS);
+    match (args.format, args.json.json) {
+        (HistoryFormat::Json, _) | (_, true) => {
+            let list: Vec<_> = order.iter().map(|&i| text::revision_json(graph, i, current)).collect();
+            ctx.out.json(&json!({ "revisions": list }));
+            return Ok(ExitCode::SUCCESS);
+        }
+        (HistoryFormat::Mermaid, _) => {
+            ctx.out.line(picture::mermaid(graph, &order, current).trim_end());
+            return Ok(ExitCode::SUCCESS);
+        }
+        (HistoryFormat::Dot, _) => {
+            ctx.out.line(picture::dot(graph, &order, current).trim_end());
+            return Ok(ExitCode::SUCCESS);
+        }
+        (HistoryFormat::Text, false) => {}
     }
     if order.is_empty() {
         ctx.out.status("no revisions to show");

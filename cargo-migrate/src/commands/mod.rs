@@ -32,12 +32,14 @@ pub(crate) struct Ctx<'o> {
     pub(crate) out: &'o mut Output,
     /// The global options.
     pub(crate) global: GlobalOpts,
+    /// Whether the command was asked for JSON.
+    pub(crate) json: bool,
 }
 
 impl<'o> Ctx<'o> {
     /// A context writing to `out`.
     pub(crate) fn new(out: &'o mut Output) -> Self {
-        Self { out, global: GlobalOpts::default() }
+        Self { out, global: GlobalOpts::default(), json: false }
     }
 
     /// The validated configuration; its database password is registered for scrubbing and the
@@ -81,6 +83,8 @@ impl<'o> Ctx<'o> {
 /// Runs the command and renders its error, if any.
 pub(crate) fn dispatch(cli: MigrateCli, ctx: &mut Ctx<'_>) -> ExitCode {
     ctx.global = cli.global;
+    let json = cli.command.wants_json();
+    ctx.json = json;
     let result = match cli.command {
         Command::Init(a) => init::exec(a, ctx),
         Command::New(a) => new::exec(a, ctx),
@@ -102,6 +106,10 @@ pub(crate) fn dispatch(cli: MigrateCli, ctx: &mut Ctx<'_>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
+            if json {
+                // Scripts read stdout: the error comes there as JSON too.
+                ctx.out.json(&e.to_json());
+            }
             report(ctx.out, &e);
             e.exit()
         }

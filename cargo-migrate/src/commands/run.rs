@@ -119,21 +119,55 @@ fn online(
     });
     progress.finish();
     session.close();
+    let json = ctx.json;
     let report = match result {
         Ok(r) => r,
         Err(e) => {
-            // What completed before the failure is recorded: say so before the error.
-            if let Some(partial) = e.partial().filter(|r| !r.steps.is_empty()) {
-                summary(ctx, project, kind, partial, true);
-            }
-            return Err(db::error(e, &project.config));
+            let partial = e.partial().cloned();
+            let error = db::error(e, &project.config);
+            // What completed before the failure is recorded: say so, before the error.
+            return Err(match partial {
+                Some(p) if json => CliError::Stopped { error: Box::new(error), applied: report_json(&p) },
+                Some(p) => {
+                    if !p.steps.is_empty() {
+                        summary(ctx, project, kind, &p, true);
+                    }
+                    error
+                }
+                None => error,
+            });
         }
     };
+    if json {
+        let mut v = report_json(&report);
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("ok".to_owned(), serde_json::json!(true));
+            obj.insert("accepted_changed".to_owned(), serde_json::json!(accept));
+        }
+        ctx.out.json(&v);
+        return Ok(ExitCode::SUCCESS);
+    }
     for a in &accept {
         ctx.out.status(format!("accepted the edited file of {a} (its new checksum is recorded)"));
     }
     summary(ctx, project, kind, &report, false);
     Ok(ExitCode::SUCCESS)
+}
+
+/// A run's report as JSON: each step (revision, direction, milliseconds) and the current revisions.
+fn report_json(report: &Report) -> serde_json::Value {
+    let steps: Vec<_> = report
+        .steps
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "revision": s.revision,
+                "direction": if s.direction == Direction::Up { "up" } else { "down" },
+                "duration_ms": s.duration.as_secs_f64() * 1e3,
+            })
+        })
+        .collect();
+    serde_json::json!({ "steps": steps, "current": report.current })
 }
 
 /// What ran, how long each step took, and where the database is now (as the run itself read
