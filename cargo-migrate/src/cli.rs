@@ -99,6 +99,9 @@ pub(crate) enum Command {
     Show(ShowArgs),
     /// Create a merge revision joining several heads (default: all of them).
     Merge(MergeArgs),
+    /// Move an unmerged branch onto another revision (default: the other head), so the chain
+    /// is linear again instead of merged. Rewrites only the `down_revision` line of <REV>.
+    Rebase(RebaseArgs),
     /// The CI gate: check the chain, and the database when a URL is given.
     ///
     /// The chain gets the same checks as `migrate!()`. The database is checked when its URL comes
@@ -300,6 +303,16 @@ pub(crate) struct MergeArgs {
     /// Start a named branch at the merge revision.
     #[arg(long, value_name = "LABEL")]
     pub(crate) branch_label: Option<String>,
+}
+
+/// `rebase`.
+#[derive(Debug, Args)]
+pub(crate) struct RebaseArgs {
+    /// The first revision of the branch to move.
+    pub(crate) rev: String,
+    /// The revision to build on (default: the one other head).
+    #[arg(long, value_name = "REV")]
+    pub(crate) onto: Option<String>,
 }
 
 /// `check`.

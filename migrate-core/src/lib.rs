@@ -28,6 +28,7 @@ mod migration;
 mod parse;
 mod plan;
 mod problem;
+mod rebase;
 #[cfg(feature = "runtime")]
 mod runtime;
 mod secret;
@@ -43,6 +44,7 @@ pub use migration::{Down, Migration, is_valid_id, is_valid_label};
 pub use parse::{parse, parse_bytes};
 pub use plan::{Applied, Direction, Plan, PlanError, Step};
 pub use problem::{Location, Problem, ProblemKind, Problems};
+pub use rebase::{RebaseError, rewrite_down_revision};
 #[cfg(feature = "runtime")]
 pub use runtime::*;
 pub use secret::{password_needs_encoding, redact_url, scrub_url, url_passwords};

@@ -12,6 +12,7 @@ mod history;
 mod init;
 mod merge;
 mod new;
+mod rebase;
 mod resolve;
 mod run;
 mod show;
@@ -98,6 +99,7 @@ pub(crate) fn dispatch(cli: MigrateCli, ctx: &mut Ctx<'_>) -> ExitCode {
         Command::Branches(a) => branches::exec(a, ctx),
         Command::Show(a) => show::exec(a, ctx),
         Command::Merge(a) => merge::exec(a, ctx),
+        Command::Rebase(a) => rebase::exec(a, ctx),
         Command::Check(a) => check::exec(a, ctx),
         Command::Edit(a) => edit::exec(a, ctx),
         Command::Resolve(a) => resolve::exec(a, ctx),
