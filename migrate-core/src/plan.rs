@@ -429,7 +429,11 @@ impl RevisionGraph {
                             current: self.ids(&self.applied_heads(&mask)),
                         });
                     }
-                    let mut remove = self.walk(&dest, |g, x| g.children(x).iter().chain(g.dependents(x)));
+                    // As Alembic: what goes is everything built on the target's children (their
+                    // descendants and dependents, transitively). A revision that only depends on
+                    // the target itself stays: the target stays applied, so the dependency holds.
+                    let above: Vec<usize> = dest.iter().flat_map(|&d| self.children(d).iter().copied()).collect();
+                    let mut remove = self.walk(&above, |g, x| g.children(x).iter().chain(g.dependents(x)));
                     remove.retain(|&i| mask[i] && !dest.contains(&i));
                     Ok(Plan::down(remove))
                 }
