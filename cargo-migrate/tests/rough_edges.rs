@@ -163,3 +163,18 @@ fn history_draws_the_graph_for_pull_requests_and_graphviz() {
     let json: serde_json::Value = serde_json::from_str(pkg.run(&["history", "--format", "json"]).ok()).unwrap();
     assert_eq!(json["revisions"].as_array().unwrap().len(), 4);
 }
+
+#[test]
+fn a_statement_that_cannot_run_in_a_transaction_suggests_transaction_false() {
+    let db = common::TestDb::new(common::Backend::Postgres);
+    let pkg = Package::initialised().with_url(&db.url);
+    pkg.revision("a0a0a0a0a0a0", "table", "CREATE TABLE t (x int);", "DROP TABLE t;", &[]);
+    pkg.revision("b1b1b1b1b1b1", "index", "CREATE INDEX CONCURRENTLY t_x ON t (x);", "DROP INDEX t_x;", &[]);
+    let run = pkg.run(&["upgrade"]);
+    run.code(1);
+    assert!(
+        run.stderr.contains("help: this statement cannot run inside a transaction: add `-- transaction: false`"),
+        "{}",
+        run.stderr
+    );
+}
