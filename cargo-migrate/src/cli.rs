@@ -284,6 +284,11 @@ pub(crate) enum HistoryFormat {
 pub(crate) struct ShowArgs {
     /// The revision: an id, a prefix, `head` or `<label>@head`.
     pub(crate) rev: String,
+    /// Print only this revision's upgrade as the script a run executes for it (its SQL inside
+    /// its transaction, with its history and log rows), for the URL's dialect; nothing connects.
+    /// Feeding the migration file itself to psql or mysql would run the down section too.
+    #[arg(long, conflicts_with = "json")]
+    pub(crate) sql: bool,
     /// JSON output.
     #[command(flatten)]
     pub(crate) json: JsonArg,

@@ -178,3 +178,23 @@ fn a_statement_that_cannot_run_in_a_transaction_suggests_transaction_false() {
         run.stderr
     );
 }
+
+#[test]
+fn show_sql_prints_one_revision_as_a_run_executes_it() {
+    let db = common::TestDb::new(common::Backend::Postgres);
+    let pkg = Package::initialised().with_url(&db.url);
+    pkg.revision("a0a0a0a0a0a0", "users", "CREATE TABLE users (id int);", "DROP TABLE users;", &[]);
+    pkg.revision("b1b1b1b1b1b1", "email", "ALTER TABLE users ADD email text;", "ALTER TABLE users DROP email;", &[]);
+    pkg.run(&["upgrade", "a0a0a0a0a0a0"]).ok();
+    let script = pkg.run(&["show", "b1b1b1b1b1b1", "--sql"]);
+    let text = script.ok().to_owned();
+    assert!(text.contains("ALTER TABLE users ADD email text;") && !text.contains("DROP email"), "{text}");
+    assert!(!text.contains("CREATE TABLE users (id int)"), "only this revision: {text}");
+    // Applied by hand through psql, it is recorded exactly as a run would record it.
+    let out = std::process::Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &db.url, "-c", &text])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    pkg.run(&["check"]).ok();
+}

@@ -1,12 +1,14 @@
-//! `cargo migrate show <rev>`: everything about one revision, including its SQL.
+//! `cargo migrate show <rev>`: everything about one revision, including its SQL; with `--sql`,
+//! only its upgrade as the script a run executes for it, for a DBA to apply by hand.
 
 use std::process::ExitCode;
 
-use migrate_core::Down;
+use migrate_core::sql::Dialect;
+use migrate_core::{Direction, Down, Plan, Step};
 use serde_json::json;
 
 use crate::cli::ShowArgs;
-use crate::commands::{Ctx, text};
+use crate::commands::{Ctx, db, text};
 use crate::error::CliError;
 use crate::output::Paint;
 use crate::project::resolve_revision;
@@ -22,6 +24,19 @@ pub(crate) fn exec(args: ShowArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliErr
         });
     };
     let m = graph.migration(i);
+    if args.sql {
+        let url = &project.config.database.url;
+        let dialect = Dialect::from_url(url).ok_or_else(|| CliError::Usage {
+            message: format!("`{}` does not name a database this tool knows", project.config.database.redacted()),
+            help:
+                "the script is written for the URL's dialect: use sqlite:, postgres:// or mysql:// (nothing connects)"
+                    .to_owned(),
+        })?;
+        let plan = Plan { steps: vec![Step { index: i, direction: Direction::Up }] };
+        let text = migrate_core::sql::script(graph, &plan, dialect, &db::options(&project.config));
+        ctx.out.script(text.trim_end());
+        return Ok(ExitCode::SUCCESS);
+    }
     if args.json.json {
         let mut v = text::revision_json(graph, i, None);
         if let Some(o) = v.as_object_mut() {
