@@ -33,6 +33,8 @@ pub(crate) mod code {
     pub(crate) const MISSING: u8 = 10;
     /// Another process holds the migration lock and the lock timeout passed.
     pub(crate) const LOCKED: u8 = 11;
+    /// The server accepts no writes (a standby or a read-only server); nothing was changed.
+    pub(crate) const READ_ONLY: u8 = 12;
     /// The run was cancelled by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
     pub(crate) const CANCELLED: u8 = 130;
 }
@@ -52,6 +54,7 @@ Exit codes:
    9  database dirty: a revision failed half-way (see `cargo migrate resolve`)
   10  the database records revisions that have no file
   11  another process holds the migration lock (lock timeout passed)
+  12  the server accepts no writes (a standby or read-only server); nothing changed
  130  the run was cancelled (Ctrl-C or SIGTERM); what it applied is reported";
 
 /// An expected failure.
@@ -235,6 +238,7 @@ impl CliError {
                 code::LOCKED => "migrate::locked",
                 code::BEHIND => "migrate::behind",
                 code::CANCELLED => "migrate::cancelled",
+                code::READ_ONLY => "migrate::read_only",
                 _ => "migrate::database",
             },
         }
@@ -430,7 +434,7 @@ mod tests {
 
     #[test]
     fn every_error_has_a_distinct_documented_code() {
-        for c in (0..=code::LOCKED).chain([code::CANCELLED]) {
+        for c in (0..=code::READ_ONLY).chain([code::CANCELLED]) {
             assert!(EXIT_CODES_HELP.contains(&format!("\n {c:>3}  ")) || c == 0, "{c}");
         }
     }

@@ -294,3 +294,34 @@ fn mariadb_urls_that_require_tls_connect_over_tls() {
     refused.code(7);
     assert!(refused.stderr.contains("certificate") && refused.stderr.contains("TLS settings"), "{}", refused.stderr);
 }
+
+#[test]
+fn read_only_servers_are_named_before_any_lock_or_change() {
+    // PostgreSQL: a session that may not write (a standby answers the same way, through
+    // pg_is_in_recovery()).
+    let db = TestDb::new(Backend::Postgres);
+    let pkg = Package::initialised();
+    pkg.revision("e1e1e1e1e1e1", "first", "CREATE TABLE first_t (id int);", "DROP TABLE first_t;", &[]);
+    let url = format!("{}?options=-c%20default_transaction_read_only%3Don", db.url);
+    let run = pkg.run_env(&["upgrade"], &[("DATABASE_URL", &url)]);
+    run.code(12);
+    assert!(
+        run.stderr.contains("accepts no writes") && run.stderr.contains("default_transaction_read_only"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("point the URL at the primary"), "{}", run.stderr);
+    let tables = db.query("SELECT count(*)::text FROM pg_tables WHERE schemaname = 'public'");
+    assert_eq!(tables, [["0"]], "nothing was created");
+    // Reading works there.
+    pkg.run_env(&["current"], &[("DATABASE_URL", &url)]).ok();
+
+    // MariaDB with read_only on: a user who may not bypass it is told so.
+    let server = TlsMariaDb::start();
+    server.admin("SET GLOBAL read_only = 1").unwrap();
+    let url = format!("mysql://app@127.0.0.1:{}/app?ssl-mode=required", server.port);
+    let run = pkg.run_env(&["upgrade"], &[("DATABASE_URL", &url)]);
+    run.code(12);
+    assert!(run.stderr.contains("read_only is on"), "{}", run.stderr);
+    assert_eq!(server.admin("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'app'").unwrap(), "0");
+}

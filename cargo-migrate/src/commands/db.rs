@@ -138,6 +138,7 @@ pub(crate) fn error(e: Error, config: &Config) -> CliError {
         ErrorKind::Behind => code::BEHIND,
         ErrorKind::Refused => code::USAGE,
         ErrorKind::Cancelled => code::CANCELLED,
+        ErrorKind::ReadOnly => code::READ_ONLY,
         _ => code::FAILURE,
     };
     if let Error::Plan(p) = e {

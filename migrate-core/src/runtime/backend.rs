@@ -55,6 +55,12 @@ pub(crate) trait Backend: Sized + Send {
         async { Ok(None) }
     }
 
+    /// Why the server will refuse every write, when it will (a standby, a read-only server or
+    /// session), so that a run says so before taking a lock or changing anything.
+    fn read_only(&mut self) -> impl Future<Output = Result<Option<String>, Failure>> + Send {
+        async { Ok(None) }
+    }
+
     /// Creates the history and log tables.
     fn create_tables(&mut self, create: &[String]) -> impl Future<Output = Result<(), Failure>> + Send {
         async move { self.batch(&create.iter().map(String::as_str).collect::<Vec<_>>()).await }

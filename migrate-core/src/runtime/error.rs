@@ -90,6 +90,8 @@ pub enum ErrorKind {
     Refused,
     /// The run was cancelled (Ctrl-C, SIGTERM, or the caller's [`Cancel`](crate::Cancel)).
     Cancelled,
+    /// The server accepts no writes (a standby or a read-only server).
+    ReadOnly,
     /// The history or log tables could not be read or written.
     Database,
 }
@@ -135,6 +137,15 @@ pub enum Error {
         /// The driver's error, for callers that inspect it (its text may hold the URL).
         #[source]
         source: Option<sqlx::Error>,
+    },
+    /// The server accepts no writes (a standby, a read-only server or session); nothing was
+    /// changed and no lock was taken.
+    #[error("this {dialect} server accepts no writes: {why}; nothing was changed")]
+    ReadOnly {
+        /// The backend.
+        dialect: Dialect,
+        /// What makes it read-only.
+        why: String,
     },
     /// Another run held the lock for longer than the lock timeout.
     #[error(
@@ -350,6 +361,7 @@ impl Error {
             Self::Behind { .. } => ErrorKind::Behind,
             Self::AllOrNothingRefused { .. } => ErrorKind::Refused,
             Self::Cancelled { .. } => ErrorKind::Cancelled,
+            Self::ReadOnly { .. } => ErrorKind::ReadOnly,
             Self::Database { .. } => ErrorKind::Database,
         }
     }
@@ -385,6 +397,7 @@ impl Error {
                 "reading never creates a database: check the URL, or create it by applying the migrations (`cargo migrate upgrade`, or `Migrator::upgrade`)".to_owned()
             }
             Self::Connect { .. } => "check that the server is running and that the URL is right".to_owned(),
+            Self::ReadOnly { .. } => "point the URL at the primary (read commands such as `current` and `status` work on a replica)".to_owned(),
             Self::LockTimeout { .. } => "wait for that run to finish, or raise the lock timeout (`lock_timeout` in [package.metadata.migrate], or `Options::lock_timeout`)".to_owned(),
             Self::Changed { changed } => format!(
                 "restore the files, or accept the change explicitly to record the new checksum: `cargo migrate upgrade --accept-changed {}` (or `Options::accept_changed`)",

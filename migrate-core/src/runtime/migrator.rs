@@ -241,6 +241,13 @@ impl Migrator {
     }
 
     async fn take_lock<B: Backend>(&self, conn: &mut B, tables: &Tables) -> Result<(), Error> {
+        // A standby or read-only server would refuse the first write, blamed on a migration, after
+        // the lock was taken there: say what it is before anything.
+        match conn.read_only().await {
+            Ok(Some(why)) => return Err(Error::ReadOnly { dialect: B::DIALECT, why }),
+            Ok(None) => {}
+            Err(f) => return Err(f.database("cannot ask whether the server accepts writes")),
+        }
         let lock = conn.lock(tables, self.options.lock_timeout);
         match &self.cancel {
             None => lock.await,

@@ -143,6 +143,27 @@ impl Backend for MyConn {
         Err(Error::LockTimeout { dialect: Dialect::MySql, waited: timeout, holder })
     }
 
+    /// `read_only` stops users who may not bypass it (SUPER or READ_ONLY ADMIN); MySQL's
+    /// `super_read_only` stops everyone.
+    async fn read_only(&mut self) -> Result<Option<String>, Failure> {
+        let super_read_only = self.rows("SELECT @@global.super_read_only").await.ok().and_then(|r| first(&r));
+        if super_read_only.as_deref() == Some("1") {
+            return Ok(Some("super_read_only is on".to_owned()));
+        }
+        let read_only = self.rows("SELECT @@global.read_only").await?;
+        if first(&read_only).as_deref() != Some("1") {
+            return Ok(None);
+        }
+        let bypass = self
+            .rows(
+                "SELECT count(*) FROM information_schema.USER_PRIVILEGES WHERE PRIVILEGE_TYPE IN ('SUPER', 'READ_ONLY ADMIN') \
+                 AND GRANTEE = CONCAT('''', SUBSTRING_INDEX(CURRENT_USER(), '@', 1), '''@''', SUBSTRING_INDEX(CURRENT_USER(), '@', -1), '''')",
+            )
+            .await?;
+        Ok((first(&bypass).as_deref() == Some("0"))
+            .then(|| "read_only is on, and this user may not bypass it".to_owned()))
+    }
+
     async fn statement_limit(&mut self) -> Result<Option<usize>, Failure> {
         Ok(Some(self.max_packet().await?))
     }

@@ -100,6 +100,18 @@ impl Backend for PgConn {
         }
     }
 
+    async fn read_only(&mut self) -> Result<Option<String>, Failure> {
+        let rows = self.rows("SELECT pg_is_in_recovery()::text, current_setting('transaction_read_only')").await?;
+        let get = |i: usize| rows.first().and_then(|r| r.get(i)).cloned().flatten().unwrap_or_default();
+        Ok(if get(0) == "true" {
+            Some("it is a standby (pg_is_in_recovery() is true)".to_owned())
+        } else if get(1) == "on" {
+            Some("its sessions are read-only (default_transaction_read_only is on)".to_owned())
+        } else {
+            None
+        })
+    }
+
     async fn release(self) {
         self.0.close().await;
     }
