@@ -164,6 +164,10 @@ pub(crate) struct ApplyOpts {
     /// Run every revision in one transaction: all apply or none (PostgreSQL, SQLite).
     #[arg(long)]
     pub(crate) all_or_nothing: bool,
+    /// Write a backup into DIR first (under the lock, before any change; nothing when there is
+    /// nothing to do), with the database's own tool: SQLite VACUUM INTO, pg_dump, mariadb-dump.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) backup: Option<PathBuf>,
 }
 
 /// `upgrade`.

@@ -56,6 +56,8 @@ pub(crate) struct MigrateMetadata {
     pub(crate) lock_timeout: Option<String>,
     /// Branch labels kept as separate heads on purpose.
     pub(crate) branches: Option<Vec<String>>,
+    /// Where upgrades and downgrades write a backup first, relative to the package.
+    pub(crate) backup: Option<String>,
 }
 
 /// Where the database URL came from.
@@ -306,8 +308,9 @@ pub(crate) fn read_metadata(package: &Package) -> Result<MigrateMetadata, CliErr
     let metadata: MigrateMetadata = serde_json::from_value(value.clone()).map_err(|e| CliError::Metadata {
         manifest: package.manifest_path.display().to_string(),
         message: format!("[package.metadata.migrate]: {e}"),
-        help: "the keys are directory, database_url, history_table, log_table, schema, lock_timeout and branches"
-            .to_owned(),
+        help:
+            "the keys are directory, database_url, history_table, log_table, schema, lock_timeout, branches and backup"
+                .to_owned(),
     })?;
     // Table and schema names are written into every offline script: no character in them may
     // end a comment or a line early in any client.

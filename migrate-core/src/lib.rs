@@ -47,7 +47,7 @@ pub use problem::{Location, Problem, ProblemKind, Problems};
 pub use rebase::{RebaseError, rewrite_down_revision};
 #[cfg(feature = "runtime")]
 pub use runtime::*;
-pub use secret::{password_needs_encoding, redact_url, scrub_url, url_passwords};
+pub use secret::{password_needs_encoding, redact_url, scrub_url, split_password, url_passwords};
 pub use source::{SourceFile, load_dir, load_files, read_dir};
 pub use sql::{Event, Options};
 pub use target::{Range, Target, TargetParseError};

@@ -127,6 +127,27 @@ fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
+/// `url` without its user-info password, and that password percent-decoded: for handing a
+/// URL to another program with the password in its environment rather than its arguments.
+///
+/// ```
+/// use migrate_core::split_password;
+/// assert_eq!(split_password("postgres://ann:p%40ss@db/app"), ("postgres://ann@db/app".to_owned(), Some("p@ss".to_owned())));
+/// assert_eq!(split_password("postgres://db/app"), ("postgres://db/app".to_owned(), None));
+/// ```
+pub fn split_password(url: &str) -> (String, Option<String>) {
+    match info_password(url) {
+        Some(range) => {
+            let password = percent_decode(&url[range.clone()]);
+            let mut out = url.to_owned();
+            // The `:` before the password goes with it.
+            out.replace_range(range.start - 1..range.end, "");
+            (out, Some(password))
+        }
+        None => (url.to_owned(), None),
+    }
+}
+
 /// The password in `url`, as written and percent-decoded (each once, non-empty), for scrubbing
 /// from text that did not come with the URL attached.
 pub fn url_passwords(url: &str) -> Vec<String> {

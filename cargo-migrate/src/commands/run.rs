@@ -6,9 +6,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use migrate_core::sql::{Dialect, all_or_nothing_refusal, script, stamp_script};
-use migrate_core::{Applied, Direction, Plan, Range, Report, Target};
+use std::path::PathBuf;
 
-use crate::cli::{DowngradeArgs, StampArgs, UpgradeArgs};
+use migrate_core::{Applied, Backup, Direction, Plan, Range, Report, Target};
+
+use crate::cli::{ApplyOpts, DowngradeArgs, StampArgs, UpgradeArgs};
 use crate::commands::db::{self, Progress, human};
 use crate::commands::{Ctx, text};
 use crate::error::CliError;
@@ -43,7 +45,15 @@ pub(crate) fn upgrade(args: UpgradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, 
     if args.run.sql {
         return offline(ctx, &project, Kind::Upgrade, &target, args.apply.all_or_nothing, accept);
     }
-    online(ctx, &project, early, Kind::Upgrade, &target, args.apply.all_or_nothing, accept)
+    let backup = backup_dir(&project, &args.apply);
+    online(
+        ctx,
+        &project,
+        early,
+        Kind::Upgrade,
+        &target,
+        Apply { all_or_nothing: args.apply.all_or_nothing, accept, backup },
+    )
 }
 
 /// Runs `downgrade`.
@@ -53,7 +63,15 @@ pub(crate) fn downgrade(args: DowngradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCo
     if args.run.sql {
         return offline(ctx, &project, Kind::Downgrade, &args.target, args.apply.all_or_nothing, accept);
     }
-    online(ctx, &project, early, Kind::Downgrade, &args.target, args.apply.all_or_nothing, accept)
+    let backup = backup_dir(&project, &args.apply);
+    online(
+        ctx,
+        &project,
+        early,
+        Kind::Downgrade,
+        &args.target,
+        Apply { all_or_nothing: args.apply.all_or_nothing, accept, backup },
+    )
 }
 
 /// Runs `stamp`.
@@ -63,7 +81,25 @@ pub(crate) fn stamp(args: StampArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliE
     if args.run.sql {
         return offline(ctx, &project, kind, &args.target, false, Vec::new());
     }
-    online(ctx, &project, early, kind, &args.target, false, Vec::new())
+    online(ctx, &project, early, kind, &args.target, Apply::default())
+}
+
+/// What an online run is asked to do besides its target.
+#[derive(Debug, Default)]
+struct Apply {
+    all_or_nothing: bool,
+    accept: Vec<String>,
+    backup: Option<PathBuf>,
+}
+
+/// The backup directory: `--backup`, else `backup` in the metadata (relative to the package).
+fn backup_dir(project: &Project, apply: &ApplyOpts) -> Option<PathBuf> {
+    let config = &project.config;
+    apply
+        .backup
+        .as_ref()
+        .map(|d| config.cwd.join(d))
+        .or_else(|| config.metadata.backup.as_ref().map(|d| config.package.dir.join(d)))
 }
 
 /// Full ids of the revisions given to `--accept-changed`.
@@ -89,9 +125,9 @@ fn online(
     early: Option<db::Early>,
     kind: Kind,
     target_text: &str,
-    all_or_nothing: bool,
-    accept: Vec<String>,
+    apply: Apply,
 ) -> Result<ExitCode, CliError> {
+    let Apply { all_or_nothing, accept, backup } = apply;
     if target_text.contains(':') {
         return Err(CliError::Usage {
             message: format!("`{target_text}` is a range, which only offline mode takes"),
@@ -108,7 +144,10 @@ fn online(
         Some(early) => early.session(project, options)?,
         None => (db::connect(ctx, project, options)?, None),
     };
-    let migrator = session.migrator.clone().with_cancel(db::cancel_on_signals(&session));
+    let mut migrator = session.migrator.clone().with_cancel(db::cancel_on_signals(&session));
+    if let Some(dir) = backup {
+        migrator = migrator.with_backup(Backup::new(dir, project.config.database.url.clone()));
+    }
     let result = session.block_on(async {
         match (kind, last) {
             (Kind::Upgrade, Some(last)) => migrator.upgrade_after(&session.db, &target, last).await,
@@ -167,7 +206,7 @@ fn report_json(report: &Report) -> serde_json::Value {
             })
         })
         .collect();
-    serde_json::json!({ "steps": steps, "current": report.current })
+    serde_json::json!({ "steps": steps, "current": report.current, "backup": report.backup })
 }
 
 /// What ran, how long each step took, and where the database is now (as the run itself read
@@ -179,6 +218,9 @@ fn summary(ctx: &mut Ctx<'_>, project: &Project, kind: Kind, report: &Report, st
     if report.steps.is_empty() {
         ctx.out.info(format!("Nothing to do: the database is at {at}."));
         return;
+    }
+    if let Some(path) = &report.backup {
+        ctx.out.info(format!("Backed up to {} first.", project.config.show(path)));
     }
     let total: Duration = report.steps.iter().map(|s| s.duration).sum();
     let n = report.steps.len();

@@ -61,6 +61,9 @@ pub(crate) trait Backend: Sized + Send {
         async { Ok(None) }
     }
 
+    /// Writes a backup of the database to `path` (`url` for the tools that connect themselves).
+    fn backup(&mut self, url: &str, path: &std::path::Path) -> impl Future<Output = Result<(), String>> + Send;
+
     /// Creates the history and log tables.
     fn create_tables(&mut self, create: &[String]) -> impl Future<Output = Result<(), Failure>> + Send {
         async move { self.batch(&create.iter().map(String::as_str).collect::<Vec<_>>()).await }

@@ -55,6 +55,7 @@ impl Db {
     }
 
     async fn open(url: &str, create: bool) -> Result<Db, Error> {
+        let _ = create; // only SQLite creates files
         let shown = redact_url(url);
         let unsupported = |hint: &str| Error::UnsupportedUrl { url: shown.clone(), hint: hint.to_owned() };
         let dialect = Dialect::from_url(url).ok_or_else(|| unsupported(""))?;

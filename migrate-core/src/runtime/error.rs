@@ -138,6 +138,14 @@ pub enum Error {
         #[source]
         source: Option<sqlx::Error>,
     },
+    /// The backup asked for before a run could not be written; nothing was changed.
+    #[error("cannot write the backup {path} before the run: {message}; nothing was changed")]
+    Backup {
+        /// The file it was going to be.
+        path: String,
+        /// Why not.
+        message: String,
+    },
     /// The server accepts no writes (a standby, a read-only server or session); nothing was
     /// changed and no lock was taken.
     #[error("this {dialect} server accepts no writes: {why}; nothing was changed")]
@@ -203,7 +211,7 @@ pub enum Error {
         /// What state the failure left behind.
         aftermath: Aftermath,
         /// The steps that completed (and are recorded) before this one.
-        report: Report,
+        report: Box<Report>,
     },
     /// The run was cancelled; `report` says what completed before, `aftermath` what happened to
     /// the step that was running (if one was).
@@ -221,7 +229,7 @@ pub enum Error {
         /// What the cancelled step left behind, when one was running.
         aftermath: Option<Aftermath>,
         /// The steps that completed (and are recorded) before the cancellation.
-        report: Report,
+        report: Box<Report>,
     },
     /// A statement is larger than the MySQL server accepts in one packet; refused before
     /// anything ran.
@@ -362,14 +370,14 @@ impl Error {
             Self::AllOrNothingRefused { .. } => ErrorKind::Refused,
             Self::Cancelled { .. } => ErrorKind::Cancelled,
             Self::ReadOnly { .. } => ErrorKind::ReadOnly,
-            Self::Database { .. } => ErrorKind::Database,
+            Self::Database { .. } | Self::Backup { .. } => ErrorKind::Database,
         }
     }
 
     /// What a run that stopped part-way had applied (and recorded) before it stopped.
     pub fn partial(&self) -> Option<&Report> {
         match self {
-            Self::Statement { report, .. } | Self::Cancelled { report, .. } => Some(report),
+            Self::Statement { report, .. } | Self::Cancelled { report, .. } => Some(report.as_ref()),
             _ => None,
         }
     }
@@ -397,6 +405,8 @@ impl Error {
                 "reading never creates a database: check the URL, or create it by applying the migrations (`cargo migrate upgrade`, or `Migrator::upgrade`)".to_owned()
             }
             Self::Connect { .. } => "check that the server is running and that the URL is right".to_owned(),
+            Self::Backup { message, .. } if message.contains("not installed") => "install the database's client tools (`postgresql-client` for pg_dump, `mariadb-client` for mariadb-dump), or run without a backup".to_owned(),
+            Self::Backup { .. } => "fix what the tool says (permissions, disk space, the URL), or run without a backup".to_owned(),
             Self::ReadOnly { .. } => "point the URL at the primary (read commands such as `current` and `status` work on a replica)".to_owned(),
             Self::LockTimeout { .. } => "wait for that run to finish, or raise the lock timeout (`lock_timeout` in [package.metadata.migrate], or `Options::lock_timeout`)".to_owned(),
             Self::Changed { changed } => format!(

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use super::backend::{Backend, Canceller, StepFailure, busy, on_backend};
+use super::backup::Backup;
 use super::cancel::Cancel;
 use super::db::Db;
 use super::error::{Aftermath, Error};
@@ -38,6 +39,7 @@ pub struct Migrator {
     pub(super) options: Options,
     heads: HeadPolicy,
     cancel: Option<Cancel>,
+    backup: Option<Backup>,
     pub(super) cache: Arc<Cache>,
 }
 
@@ -68,6 +70,7 @@ impl Migrator {
             options: Options::default(),
             heads: HeadPolicy::Single,
             cancel: None,
+            backup: None,
             cache: Arc::default(),
         }
     }
@@ -90,6 +93,14 @@ impl Migrator {
     /// released, and the run returns [`Error::Cancelled`] with what it had applied.
     pub fn with_cancel(mut self, cancel: Cancel) -> Self {
         self.cancel = Some(cancel);
+        self
+    }
+
+    /// Makes upgrades and downgrades that change something write `backup` first, under the
+    /// lock, before any change; a backup that cannot be written stops the run with nothing
+    /// changed. A run with nothing to do writes nothing.
+    pub fn with_backup(mut self, backup: Backup) -> Self {
+        self.backup = Some(backup);
         self
     }
 
@@ -253,7 +264,7 @@ impl Migrator {
             None => lock.await,
             Some(cancel) => tokio::select! {
                 biased;
-                () = cancel.cancelled() => Err(Error::Cancelled { revision: None, aftermath: None, report: Report::default() }),
+                () = cancel.cancelled() => Err(Error::Cancelled { revision: None, aftermath: None, report: Box::default() }),
                 result = lock => result,
             },
         }
@@ -291,18 +302,30 @@ impl Migrator {
             return self.stamp_plan(conn, &generator, &plan, purge, digest, applied).await;
         }
         if whole {
-            return self.run_whole(conn, &plan, digest, applied).await;
+            let backup = match &self.backup {
+                Some(b) => Some(self.write_backup(conn, b, &state::current(&self.graph, &applied)).await?),
+                None => None,
+            };
+            let mut report = self.run_whole(conn, &plan, digest, applied).await?;
+            report.backup = backup;
+            return Ok(report);
         }
+        let backup = match (&self.backup, op) {
+            (Some(b), Op::Upgrade(_) | Op::Downgrade(_)) if !plan.is_empty() => {
+                Some(self.write_backup(conn, b, &state::current(&self.graph, &applied)).await?)
+            }
+            _ => None,
+        };
         let mut canceller = match &self.cancel {
             Some(_) if !plan.is_empty() => conn.canceller().await,
             _ => None,
         };
-        let mut report = Report::default();
+        let mut report = Report { backup, ..Report::default() };
         for (position, &step) in plan.steps.iter().enumerate() {
             if self.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
                 let revision = report.steps.last().map(|s| s.revision.clone());
                 report.current = state::current(&self.graph, &applied);
-                return Err(Error::Cancelled { revision, aftermath: None, report });
+                return Err(Error::Cancelled { revision, aftermath: None, report: Box::new(report) });
             }
             let mut after = digest;
             state::toggle(&self.graph, &mut after, step);
@@ -319,11 +342,25 @@ impl Migrator {
             if cancelled {
                 report.current = state::current(&self.graph, &applied);
                 let revision = report.steps.last().map(|s| s.revision.clone());
-                return Err(Error::Cancelled { revision, aftermath: None, report });
+                return Err(Error::Cancelled { revision, aftermath: None, report: Box::new(report) });
             }
         }
         report.current = state::current(&self.graph, &applied);
         Ok(report)
+    }
+
+    /// Writes the backup of a database at `at`, returning its path.
+    async fn write_backup<B: Backend>(
+        &self,
+        conn: &mut B,
+        backup: &Backup,
+        at: &[String],
+    ) -> Result<std::path::PathBuf, Error> {
+        let path = backup.path(B::DIALECT, at);
+        let fail = |message: String| Error::Backup { path: path.display().to_string(), message };
+        backup.prepare().map_err(fail)?;
+        conn.backup(backup.url(), &path).await.map_err(fail)?;
+        Ok(path)
     }
 
     /// Awaits `work`; when the run is cancelled meanwhile, cancels the statement on the server
@@ -366,7 +403,11 @@ impl Migrator {
             conn.record_failure(tables, &m.revision, &failure).await;
         }
         if cancelled && f.failure.kind == FailureKind::Cancelled {
-            return Error::Cancelled { revision: Some(m.revision.clone()), aftermath: Some(f.aftermath), report };
+            return Error::Cancelled {
+                revision: Some(m.revision.clone()),
+                aftermath: Some(f.aftermath),
+                report: Box::new(report),
+            };
         }
         if origin == Origin::Bookkeeping && f.aftermath != Aftermath::Dirty {
             return f.failure.database(format!(
@@ -382,7 +423,7 @@ impl Migrator {
             line,
             message: f.failure.message,
             aftermath: f.aftermath,
-            report,
+            report: Box::new(report),
         }
     }
 
@@ -425,7 +466,7 @@ impl Migrator {
                 return Err(Error::Cancelled {
                     revision,
                     aftermath: Some(Aftermath::RolledBackAll),
-                    report: Report::default(),
+                    report: Box::default(),
                 });
             }
         }

@@ -25,6 +25,7 @@
 //! of the applied state recorded by the newest log row) with the one this build expects.
 
 mod backend;
+mod backup;
 mod cancel;
 mod db;
 mod embedded;
@@ -47,6 +48,7 @@ mod state;
 /// The sqlx this crate is built with, for building pools of a matching version.
 pub use sqlx;
 
+pub use backup::Backup;
 pub use cancel::Cancel;
 pub use db::{CONNECT_TIMEOUT, Db};
 pub use error::{Aftermath, ChangedRevision, DirtyRevision, Error, ErrorKind, Resolution};

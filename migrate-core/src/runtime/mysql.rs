@@ -164,6 +164,25 @@ impl Backend for MyConn {
             .then(|| "read_only is on, and this user may not bypass it".to_owned()))
     }
 
+    /// `mariadb-dump` (or `mysqldump`) `--single-transaction`: a consistent snapshot of InnoDB
+    /// tables without locking them (restore with `mariadb <db> < <file>`).
+    async fn backup(&mut self, url: &str, path: &std::path::Path) -> Result<(), String> {
+        use std::str::FromStr;
+        let parsed = url.replacen("mariadb://", "mysql://", 1);
+        let options = sqlx::mysql::MySqlConnectOptions::from_str(&parsed).map_err(|e| e.to_string())?;
+        let args = vec![
+            "--single-transaction".to_owned(),
+            "--routines".to_owned(),
+            "--triggers".to_owned(),
+            format!("--host={}", options.get_host()),
+            format!("--port={}", options.get_port()),
+            format!("--user={}", options.get_username()),
+            format!("--result-file={}", path.display()),
+            options.get_database().unwrap_or_default().to_owned(),
+        ];
+        super::backup::run_tool(&["mariadb-dump", "mysqldump"], args, "MYSQL_PWD", url, path).await
+    }
+
     async fn statement_limit(&mut self) -> Result<Option<usize>, Failure> {
         Ok(Some(self.max_packet().await?))
     }

@@ -112,6 +112,13 @@ impl Backend for PgConn {
         })
     }
 
+    /// `pg_dump -Fc` (restore with `pg_restore --clean -d <url> <file>`).
+    async fn backup(&mut self, url: &str, path: &std::path::Path) -> Result<(), String> {
+        let (without, _) = crate::split_password(url);
+        let args = vec!["-Fc".to_owned(), "-f".to_owned(), path.to_string_lossy().into_owned(), without];
+        super::backup::run_tool(&["pg_dump"], args, "PGPASSWORD", url, path).await
+    }
+
     async fn release(self) {
         self.0.close().await;
     }

@@ -39,7 +39,7 @@ impl Migrator {
             None => db.last_state(&self.options).await?,
         };
         if last.clean && last.digest.as_deref() == Some(expected.to_string().as_str()) {
-            return Ok(Some(Report { steps: Vec::new(), current: at_target }));
+            return Ok(Some(Report { steps: Vec::new(), current: at_target, backup: None }));
         }
         if !last.readable {
             return Ok(None);
@@ -55,7 +55,11 @@ impl Migrator {
             return Ok(None);
         }
         let plan = self.graph.plan_upgrade(&judged.applied, target)?;
-        Ok(plan.is_empty().then(|| Report { steps: Vec::new(), current: state::current(&self.graph, &judged.applied) }))
+        Ok(plan.is_empty().then(|| Report {
+            steps: Vec::new(),
+            current: state::current(&self.graph, &judged.applied),
+            backup: None,
+        }))
     }
 
     /// The digest and the current revisions of a database exactly at `target` (the state an

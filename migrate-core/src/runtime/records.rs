@@ -45,7 +45,7 @@ impl Migrator {
         mut applied: Applied,
     ) -> Result<Report, Error> {
         if plan.is_empty() && !purge {
-            return Ok(Report { steps: Vec::new(), current: state::current(&self.graph, &applied) });
+            return Ok(Report { steps: Vec::new(), current: state::current(&self.graph, &applied), backup: None });
         }
         let start = Instant::now();
         for &step in &plan.steps {
@@ -62,7 +62,7 @@ impl Migrator {
                 duration,
             })
             .collect();
-        Ok(Report { steps, current: state::current(&self.graph, &applied) })
+        Ok(Report { steps, current: state::current(&self.graph, &applied), backup: None })
     }
 
     pub(super) async fn resolve<B: Backend>(
@@ -96,7 +96,7 @@ impl Migrator {
         let statements = generator.resolve(rev, mark_applied, &after);
         self.write(conn, &statements).await?;
         let step = StepReport { revision: rev.to_owned(), direction: dirty.direction, duration: Default::default() };
-        Ok(Report { steps: vec![step], current: state::current(&self.graph, &applied) })
+        Ok(Report { steps: vec![step], current: state::current(&self.graph, &applied), backup: None })
     }
 
     /// Sends bookkeeping statements that open and commit their own transaction.

@@ -14,6 +14,9 @@ pub struct Report {
     /// The current revisions afterwards (applied revisions nothing applied depends on), as
     /// this run knows them: read under its lock and updated with each step; empty at base.
     pub current: Vec<String>,
+    /// The backup written before the first change, when one was asked for and there was
+    /// something to change.
+    pub backup: Option<std::path::PathBuf>,
 }
 
 /// One step of a [`Report`].

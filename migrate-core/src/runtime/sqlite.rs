@@ -147,6 +147,12 @@ impl Backend for SqliteConn {
         None
     }
 
+    /// `VACUUM INTO`: a consistent copy, written by SQLite itself on the run's connection.
+    async fn backup(&mut self, _url: &str, path: &std::path::Path) -> Result<(), String> {
+        let target = Self::DIALECT.quote_str(&path.to_string_lossy());
+        self.batch(&[&format!("VACUUM INTO {target}")]).await.map_err(|f| f.message)
+    }
+
     async fn create_tables(&mut self, create: &[String]) -> Result<(), Failure> {
         let mut statements = vec![Self::DIALECT.begin()];
         statements.extend(create.iter().map(String::as_str));

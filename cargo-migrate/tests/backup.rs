@@ -1,0 +1,99 @@
+//! `upgrade --backup DIR` with the real binary and the real tools: SQLite's VACUUM INTO,
+//! pg_dump and mariadb-dump write a backup under the lock before anything changes, named after
+//! the database, the time and the revision it was at; nothing is written when there is nothing
+//! to do; a missing tool stops the run with nothing changed.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::Command;
+
+use common::{Backend, Package, TestDb};
+
+fn files(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_backup_is_written_before_changes_and_only_then() {
+    for backend in [Backend::Sqlite, Backend::Postgres, Backend::MySql] {
+        let db = TestDb::new(backend);
+        let pkg = Package::initialised().with_url(&db.url);
+        let backups = tempfile::tempdir().unwrap();
+        let dir = backups.path().to_str().unwrap();
+        pkg.revision("a1a1a1a1a1a1", "users", "CREATE TABLE users (id int);", "DROP TABLE users;", &[]);
+        pkg.run(&["upgrade", "--backup", dir]).ok();
+        let first = files(backups.path());
+        assert_eq!(first.len(), 1, "{backend:?}: {first:?}");
+        assert!(first[0].contains("-at-base."), "{backend:?}: {first:?}");
+        // Nothing to do: nothing written.
+        let again = pkg.run(&["upgrade", "--backup", dir]);
+        assert!(again.ok().contains("Nothing to do"), "{}", again.stdout);
+        assert_eq!(files(backups.path()), first, "{backend:?}");
+        // The next change backs up the state it starts from, and says where.
+        pkg.revision("b2b2b2b2b2b2", "email", "ALTER TABLE users ADD email text;", "SELECT 1;", &[]);
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let run = pkg.run(&["upgrade", "--backup", dir]);
+        assert!(run.ok().contains("Backed up to "), "{backend:?}: {}", run.stdout);
+        let second: Vec<String> = files(backups.path()).into_iter().filter(|f| !first.contains(f)).collect();
+        assert_eq!(second.len(), 1, "{backend:?}");
+        assert!(second[0].contains("-at-a1a1a1a1a1a1."), "{backend:?}: {second:?}");
+        let path = backups.path().join(&second[0]);
+        match backend {
+            Backend::Sqlite => {
+                let out =
+                    Command::new("sqlite3").arg(&path).arg("SELECT revision FROM migrate_history").output().unwrap();
+                assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "a1a1a1a1a1a1", "the state before the change");
+            }
+            Backend::Postgres => {
+                let out = Command::new("pg_restore").arg("-l").arg(&path).output().unwrap();
+                let listing = String::from_utf8_lossy(&out.stdout);
+                assert!(out.status.success() && listing.contains("TABLE public users"), "{listing}");
+            }
+            Backend::MySql => {
+                let dump = std::fs::read_to_string(&path).unwrap();
+                assert!(dump.contains("CREATE TABLE `users`") && dump.contains("a1a1a1a1a1a1"), "{backend:?}");
+                assert!(!dump.contains("`email`"), "taken before the change");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_missing_dump_tool_stops_the_upgrade_before_any_change() {
+    let db = TestDb::new(Backend::Postgres);
+    let pkg = Package::initialised().with_url(&db.url);
+    pkg.revision("a1a1a1a1a1a1", "users", "CREATE TABLE users (id int);", "DROP TABLE users;", &[]);
+    let backups = tempfile::tempdir().unwrap();
+    let run = pkg.run_env(&["upgrade", "--backup", backups.path().to_str().unwrap()], &[("PATH", "/nonexistent")]);
+    run.code(1);
+    assert!(
+        run.stderr.contains("`pg_dump` is not installed") && run.stderr.contains("nothing was changed"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("postgresql-client"), "{}", run.stderr);
+    assert!(db.history().is_empty());
+    assert!(files(backups.path()).is_empty());
+}
+
+#[test]
+fn the_metadata_names_a_backup_directory_for_every_run() {
+    let pkg = Package::initialised();
+    let manifest = pkg.path().join("Cargo.toml");
+    let toml = std::fs::read_to_string(&manifest)
+        .unwrap()
+        .replace("lock_timeout = \"60s\"", "lock_timeout = \"60s\"\nbackup = \"backups\"");
+    std::fs::write(&manifest, toml).unwrap();
+    pkg.revision("a1a1a1a1a1a1", "users", "CREATE TABLE users (id int);", "DROP TABLE users;", &[]);
+    pkg.run(&["upgrade"]).ok();
+    pkg.run(&["downgrade", "base"]).ok();
+    let written = files(&pkg.path().join("backups"));
+    assert_eq!(written.len(), 2, "{written:?}");
+    assert!(written.iter().any(|f| f.starts_with("migrate-") && f.ends_with("-at-base.db")), "{written:?}");
+    assert!(written.iter().any(|f| f.ends_with("-at-a1a1a1a1a1a1.db")), "{written:?}");
+}

@@ -1,0 +1,125 @@
+//! [`Backup`]: a copy of the database written under the run's lock, after the plan is known to
+//! change something and before anything changes — with the database's own tools: SQLite's
+//! `VACUUM INTO`, `pg_dump -Fc`, `mariadb-dump`/`mysqldump --single-transaction`. Named after the
+//! database, the time and the revision it was at, so the right file is easy to find.
+
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use std::path::Path;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+use crate::secret::split_password;
+use crate::sql::Dialect;
+
+/// Where a run writes its backup, and the URL the dump tools connect with.
+#[derive(Debug, Clone)]
+pub struct Backup {
+    dir: PathBuf,
+    url: String,
+}
+
+impl Backup {
+    /// Backups into `dir` (created if missing) of the database at `url`.
+    pub fn new(dir: impl Into<PathBuf>, url: impl Into<String>) -> Self {
+        Self { dir: dir.into(), url: url.into() }
+    }
+
+    /// The file a backup of a database at `at` (its current revisions; empty at base) goes to.
+    pub(crate) fn path(&self, dialect: Dialect, at: &[String]) -> PathBuf {
+        let name = database_name(&self.url);
+        let at = if at.is_empty() { "base".to_owned() } else { at.join("+") };
+        let ext = match dialect {
+            Dialect::Sqlite => "db",
+            Dialect::Postgres => "dump",
+            Dialect::MySql => "sql",
+        };
+        self.dir.join(format!("{name}-{}-at-{at}.{ext}", timestamp(SystemTime::now())))
+    }
+
+    /// The URL.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Creates the directory.
+    pub(crate) fn prepare(&self) -> Result<(), String> {
+        std::fs::create_dir_all(&self.dir).map_err(|e| format!("cannot create {}: {e}", self.dir.display()))
+    }
+}
+
+/// Runs a dump tool with the password in its environment (never in its arguments), writing to
+/// `path`; the first of `programs` that exists is used.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) async fn run_tool(
+    programs: &[&str],
+    args: Vec<String>,
+    password_env: &str,
+    url: &str,
+    path: &Path,
+) -> Result<(), String> {
+    let (_, password) = split_password(url);
+    let mut last = String::new();
+    for program in programs {
+        let mut cmd = tokio::process::Command::new(program);
+        cmd.args(&args).stdin(std::process::Stdio::null());
+        if let Some(p) = &password {
+            cmd.env(password_env, p);
+        }
+        match cmd.output().await {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => last = format!("`{program}` is not installed"),
+            Err(e) => return Err(format!("cannot run `{program}`: {e}")),
+            Ok(out) if out.status.success() => return Ok(()),
+            Ok(out) => {
+                let _ = std::fs::remove_file(path);
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                return Err(format!("`{program}` failed ({}): {}", out.status, crate::scrub_url(url, stderr.trim())));
+            }
+        }
+    }
+    Err(last)
+}
+
+/// The database's name in `url`: the path's last part (a SQLite file's stem).
+fn database_name(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let last = path.rsplit(['/', ':']).next().unwrap_or("database");
+    let stem = last.strip_suffix(".db").or_else(|| last.strip_suffix(".sqlite")).unwrap_or(last);
+    let clean: String = stem.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')).collect();
+    if clean.is_empty() { "database".to_owned() } else { clean }
+}
+
+/// `20261130T051500Z` for a time, in UTC.
+fn timestamp(time: SystemTime) -> String {
+    let secs = time.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z", rest / 3600, rest / 60 % 60, rest % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_say_database_time_and_revision() {
+        assert_eq!(timestamp(UNIX_EPOCH + std::time::Duration::from_secs(1_796_010_900)), "20261130T035500Z");
+        assert_eq!(database_name("postgres://u:p@h:5432/app?sslmode=require"), "app");
+        assert_eq!(database_name("sqlite:///srv/data/app.db"), "app");
+        assert_eq!(database_name("sqlite:app.db"), "app");
+        let b = Backup::new("/b", "mysql://root@h/shop");
+        let p = b.path(Dialect::MySql, &["ab12".to_owned()]);
+        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        assert!(name.starts_with("shop-") && name.ends_with("-at-ab12.sql"), "{name}");
+        assert!(b.path(Dialect::Sqlite, &[]).to_string_lossy().ends_with("-at-base.db"));
+    }
+}
