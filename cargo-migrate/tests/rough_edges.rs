@@ -198,3 +198,36 @@ fn show_sql_prints_one_revision_as_a_run_executes_it() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     pkg.run(&["check"]).ok();
 }
+
+#[test]
+fn chain_hygiene_a_repeated_parent_a_long_id_and_an_empty_upgrade() {
+    let pkg = Package::initialised();
+    pkg.revision("a0a0a0a0a0a0", "base", "CREATE TABLE t (x int);", "DROP TABLE t;", &[]);
+    let text = "-- revision: b1b1\n-- down_revision: a0a0a0a0a0a0, a0a0a0a0a0a0\n-- migrate:up\nSELECT 1;\n-- migrate:down\nSELECT 1;\n";
+    std::fs::write(pkg.migrations().join("b1b1_twice.sql"), text).unwrap();
+    let run = pkg.run(&["check"]);
+    run.code(4);
+    assert!(run.stderr.contains("`a0a0a0a0a0a0` appears twice in `down_revision`"), "{}", run.stderr);
+    let long = "x".repeat(300);
+    std::fs::write(
+        pkg.migrations().join("b1b1_twice.sql"),
+        format!("-- revision: {long}\n-- down_revision: a0a0a0a0a0a0\n-- migrate:up\nSELECT 1;\n-- migrate:down\nSELECT 1;\n"),
+    )
+    .unwrap();
+    let run = pkg.run(&["check"]);
+    run.code(4);
+    assert!(run.stderr.contains("300 characters long; the history table holds 255"), "{}", run.stderr);
+    // An empty upgrade with a downgrade is allowed, with a warning naming the file and line.
+    std::fs::write(
+        pkg.migrations().join("b1b1_twice.sql"),
+        "-- revision: b1b1\n-- down_revision: a0a0a0a0a0a0\n-- migrate:up\n\n-- migrate:down\nDROP TABLE t;\n",
+    )
+    .unwrap();
+    let run = pkg.run(&["check"]);
+    run.ok();
+    assert!(
+        run.stderr.contains("warning: migrations/b1b1_twice.sql:3:1: the upgrade section is empty"),
+        "{}",
+        run.stderr
+    );
+}

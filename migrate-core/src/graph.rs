@@ -256,6 +256,16 @@ impl RevisionGraph {
         &self.migrations[i]
     }
 
+    /// What is allowed but probably a mistake, with file and line: an empty upgrade whose
+    /// downgrade has SQL. The chain is valid; tools show these and carry on.
+    pub fn warnings(&self) -> Vec<crate::problem::Problem> {
+        self.migrations
+            .iter()
+            .filter(|m| m.up.trim().is_empty() && m.down_sql().is_some_and(|d| !d.trim().is_empty()))
+            .map(|m| crate::problem::Problem::new(crate::problem::ProblemKind::EmptyUpgrade, m.at(m.lines.up)))
+            .collect()
+    }
+
     /// The revision with exactly this id.
     pub fn get(&self, id: &str) -> Option<&Migration> {
         self.index.get(id).map(|&i| &self.migrations[i])

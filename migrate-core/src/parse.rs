@@ -6,6 +6,9 @@ use crate::migration::{Down, Lines, Migration, is_valid_id, is_valid_label};
 use crate::problem::{Location, Problem, ProblemKind, Problems, closest};
 use crate::text::is_unsafe_char;
 
+/// The longest revision id the history tables hold (`VARCHAR(255)`).
+pub const MAX_ID_LEN: usize = 255;
+
 const KEYS: [&str; 7] =
     ["revision", "down_revision", "message", "created", "depends_on", "branch_labels", "transaction"];
 
@@ -263,7 +266,15 @@ impl Parser<'_> {
         }
         match key {
             "revision" => {
-                if is_valid_id(value) {
+                if is_valid_id(value) && value.len() > MAX_ID_LEN {
+                    // The history tables keep ids in VARCHAR(255): a longer one would pass every
+                    // check here and fail at run time on PostgreSQL and MySQL.
+                    self.problem(
+                        ProblemKind::IdTooLong { length: value.len(), max: MAX_ID_LEN },
+                        line_no,
+                        value_column,
+                    );
+                } else if is_valid_id(value) {
                     self.header.revision = value.to_owned();
                 } else if value.is_empty() {
                     let from_file_name = file_stem_id(self.path);
@@ -302,10 +313,12 @@ impl Parser<'_> {
     fn id_list(&mut self, key: &'static str, value: &str, line_no: u32, column: u32) -> Vec<String> {
         let mut out = Vec::new();
         for id in split_list(value) {
-            if is_valid_id(id) {
-                out.push(id.to_owned());
-            } else {
+            if !is_valid_id(id) {
                 self.problem(ProblemKind::InvalidId { key, value: id.to_owned() }, line_no, column);
+            } else if out.iter().any(|o| o == id) {
+                self.problem(ProblemKind::RepeatedId { key, value: id.to_owned() }, line_no, column);
+            } else {
+                out.push(id.to_owned());
             }
         }
         out
@@ -445,6 +458,24 @@ mod tests {
         assert_eq!(problems[0].location.column, 21, "points at the CR itself");
         // A CRLF file is not affected: its line ends are normalised first.
         assert!(parse("m/a.sql", "-- revision: aaaa\r\n-- down_revision:\r\n-- message: ok\r\n-- migrate:up\r\nSELECT 1;\r\n-- migrate:down\r\nSELECT 1;\r\n").is_ok());
+    }
+
+    #[test]
+    fn repeated_parents_and_ids_too_long_for_the_history_table_are_refused() {
+        let text = "-- revision: cccc\n-- down_revision: aaaa, aaaa\n-- depends_on: bbbb, bbbb\n-- migrate:up\nSELECT 1;\n-- migrate:down\nSELECT 1;\n";
+        let found = kinds(text);
+        assert_eq!(
+            found,
+            [
+                (2, ProblemKind::RepeatedId { key: "down_revision", value: "aaaa".into() }),
+                (3, ProblemKind::RepeatedId { key: "depends_on", value: "bbbb".into() }),
+            ]
+        );
+        let long = "x".repeat(256);
+        let text =
+            format!("-- revision: {long}\n-- down_revision:\n-- migrate:up\nSELECT 1;\n-- migrate:down\nSELECT 1;\n");
+        assert_eq!(kinds(&text), [(1, ProblemKind::IdTooLong { length: 256, max: 255 })]);
+        assert!(parse("m/x.sql", &text.replace(&long, &"x".repeat(255))).is_ok());
     }
 
     #[test]

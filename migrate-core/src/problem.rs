@@ -70,6 +70,20 @@ pub enum ProblemKind {
         /// The id as written.
         value: String,
     },
+    /// The same id twice in one list (`down_revision: a, a`).
+    RepeatedId {
+        /// The header key.
+        key: &'static str,
+        /// The id.
+        value: String,
+    },
+    /// A revision id longer than the history tables hold.
+    IdTooLong {
+        /// Its length in bytes.
+        length: usize,
+        /// The most the tables hold.
+        max: usize,
+    },
     /// A branch label with characters outside `[A-Za-z0-9_.-]`.
     InvalidLabel {
         /// The label as written.
@@ -98,6 +112,9 @@ pub enum ProblemKind {
     MissingUp,
     /// `-- migrate:down irreversible:` without a reason.
     MissingIrreversibleReason,
+    /// A warning: the upgrade section is empty while the downgrade has SQL (an upgrade that was
+    /// forgotten, or written under the wrong marker).
+    EmptyUpgrade,
     /// A header value (or an irreversible reason) holds a control character: a carriage return,
     /// an escape, a bidirectional override… Such text would end a `--` comment early in an
     /// offline script or drive the terminal it is printed on.
@@ -217,6 +234,11 @@ impl ProblemKind {
             SqlOutsideSection => "put SQL under `-- migrate:up` or `-- migrate:down`; header lines look like `-- key: value`".into(),
             MissingUp => "add a `-- migrate:up` line followed by the upgrade SQL (it may be empty)".into(),
             MissingIrreversibleReason => "say why: `-- migrate:down irreversible: <reason>`".into(),
+            RepeatedId { .. } => "list each revision once".into(),
+            IdTooLong { max, .. } => format!("use an id of at most {max} characters (new ids are 12)"),
+            EmptyUpgrade => {
+                "put the upgrade's SQL under `-- migrate:up`, or, if the revision only joins branches, leave the down section empty too".into()
+            }
             ControlCharacter { .. } => {
                 "remove the character (an editor that shows invisible characters helps); header values are plain one-line text".into()
             }
@@ -262,6 +284,11 @@ impl fmt::Display for ProblemKind {
             SqlOutsideSection => write!(f, "SQL before `-- migrate:up`"),
             MissingUp => write!(f, "no `-- migrate:up` section"),
             MissingIrreversibleReason => write!(f, "`irreversible:` without a reason"),
+            RepeatedId { key, value } => write!(f, "`{value}` appears twice in `{key}`"),
+            IdTooLong { length, max } => {
+                write!(f, "the revision id is {length} characters long; the history table holds {max}")
+            }
+            EmptyUpgrade => write!(f, "the upgrade section is empty but the downgrade is not"),
             ControlCharacter { key, character } => {
                 write!(f, "the `{key}` value contains the control character U+{:04X}", u32::from(*character))
             }

@@ -77,7 +77,11 @@ impl<'o> Ctx<'o> {
         for stray in crate::project::stray_files(&config) {
             self.out.warn(format!("{stray} is not a migration (only `.sql` files are read) and is skipped"));
         }
-        Project::load(config)
+        let project = Project::load(config)?;
+        for w in project.graph.warnings() {
+            self.out.warn(format!("{w}; {}", w.help()));
+        }
+        Ok(project)
     }
 }
 
