@@ -97,3 +97,21 @@ fn the_metadata_names_a_backup_directory_for_every_run() {
     assert!(written.iter().any(|f| f.starts_with("migrate-") && f.ends_with("-at-base.db")), "{written:?}");
     assert!(written.iter().any(|f| f.ends_with("-at-a1a1a1a1a1a1.db")), "{written:?}");
 }
+
+#[test]
+fn a_backup_directory_that_cannot_be_made_stops_the_run_before_any_change() {
+    let pkg = Package::initialised();
+    pkg.revision("a1a1a1a1a1a1", "users", "CREATE TABLE users (id int);", "DROP TABLE users;", &[]);
+    // A file where the directory should be.
+    let blocker = pkg.path().join("not-a-dir");
+    std::fs::write(&blocker, "").unwrap();
+    let run = pkg.run(&["upgrade", "--backup", blocker.to_str().unwrap()]);
+    run.code(1);
+    assert!(
+        run.stderr.contains("cannot write the backup") && run.stderr.contains("nothing was changed"),
+        "{}",
+        run.stderr
+    );
+    let current = pkg.run(&["current"]);
+    assert!(!current.stdout.contains("a1a1a1a1a1a1"), "nothing was applied: {}", current.all());
+}

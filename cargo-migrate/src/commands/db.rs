@@ -54,7 +54,6 @@ pub(crate) fn options(config: &Config) -> Options {
     o
 }
 
-/// Connects to the configured database.
 /// Connects to the configured database to read it: a SQLite file that does not exist is
 /// reported, never created.
 pub(crate) fn connect(ctx: &mut Ctx<'_>, project: &Project, options: Options) -> Result<Session, CliError> {
@@ -77,7 +76,6 @@ pub(crate) enum Start {
 pub(crate) struct Early {
     runtime: tokio::runtime::Runtime,
     task: tokio::task::JoinHandle<Result<(Db, Option<LastState>), Error>>,
-    config: Config,
 }
 
 /// Starts connecting to the configured database in the background, for `purpose`.
@@ -98,17 +96,17 @@ pub(crate) fn start(ctx: &mut Ctx<'_>, config: &Config, options: &Options, purpo
         let last = if purpose == Start::Upgrade { Some(db.last_state(&options).await?) } else { None };
         Ok((db, last))
     });
-    Ok(Early { runtime, task, config: config.clone() })
+    Ok(Early { runtime, task })
 }
 
 impl Early {
     /// Waits for the connection and pairs it with a migrator for `project`.
     pub(crate) fn session(self, project: &Project, options: Options) -> Result<(Session, Option<LastState>), CliError> {
-        let Early { runtime, task, config } = self;
+        let Early { runtime, task } = self;
         let joined = runtime
             .block_on(task)
             .map_err(|e| CliError::Io { path: "connection task".to_owned(), message: e.to_string() })?;
-        let (db, last) = joined.map_err(|e| error(e, &config))?;
+        let (db, last) = joined.map_err(|e| error(e, &project.config))?;
         let migrator =
             Migrator::new(project.graph.clone()).with_options(options).with_head_policy(project.config.head_policy());
         Ok((Session { runtime, db, migrator }, last))

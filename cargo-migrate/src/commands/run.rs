@@ -2,12 +2,11 @@
 //! transaction per revision, with progress and a summary), or offline with `--sql`, printing the
 //! exact script the runtime would execute for the URL's dialect without connecting.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use migrate_core::sql::{Dialect, all_or_nothing_refusal, script, stamp_script};
-use std::path::PathBuf;
-
 use migrate_core::{Applied, Backup, Direction, Plan, Range, Report, Target};
 
 use crate::cli::{ApplyOpts, DowngradeArgs, StampArgs, UpgradeArgs};
@@ -41,65 +40,53 @@ pub(crate) fn upgrade(args: UpgradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, 
         migrate_core::HeadPolicy::Single if !project.graph.is_empty() => "head".to_owned(),
         _ => "heads".to_owned(),
     });
-    let accept = accepted(&project, &args.apply.accept_changed)?;
-    if args.run.sql {
-        return offline(ctx, &project, Kind::Upgrade, &target, args.apply.all_or_nothing, accept);
+    let apply = Apply::new(&project, &args.apply)?;
+    match early {
+        None => offline(ctx, &project, Kind::Upgrade, &target, apply),
+        Some(early) => online(ctx, &project, early, Kind::Upgrade, &target, apply),
     }
-    let backup = backup_dir(&project, &args.apply);
-    online(
-        ctx,
-        &project,
-        early,
-        Kind::Upgrade,
-        &target,
-        Apply { all_or_nothing: args.apply.all_or_nothing, accept, backup },
-    )
 }
 
 /// Runs `downgrade`.
 pub(crate) fn downgrade(args: DowngradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
     let (project, early) = load(ctx, args.run.sql, db::Start::Write)?;
-    let accept = accepted(&project, &args.apply.accept_changed)?;
-    if args.run.sql {
-        return offline(ctx, &project, Kind::Downgrade, &args.target, args.apply.all_or_nothing, accept);
+    let apply = Apply::new(&project, &args.apply)?;
+    match early {
+        None => offline(ctx, &project, Kind::Downgrade, &args.target, apply),
+        Some(early) => online(ctx, &project, early, Kind::Downgrade, &args.target, apply),
     }
-    let backup = backup_dir(&project, &args.apply);
-    online(
-        ctx,
-        &project,
-        early,
-        Kind::Downgrade,
-        &args.target,
-        Apply { all_or_nothing: args.apply.all_or_nothing, accept, backup },
-    )
 }
 
 /// Runs `stamp`.
 pub(crate) fn stamp(args: StampArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
     let (project, early) = load(ctx, args.run.sql, db::Start::Write)?;
     let kind = Kind::Stamp { purge: args.purge };
-    if args.run.sql {
-        return offline(ctx, &project, kind, &args.target, false, Vec::new());
+    match early {
+        None => offline(ctx, &project, kind, &args.target, Apply::default()),
+        Some(early) => online(ctx, &project, early, kind, &args.target, Apply::default()),
     }
-    online(ctx, &project, early, kind, &args.target, Apply::default())
 }
 
-/// What an online run is asked to do besides its target.
+/// What a run is asked to do besides its target.
 #[derive(Debug, Default)]
 struct Apply {
     all_or_nothing: bool,
+    /// Full ids of the revisions given to `--accept-changed`.
     accept: Vec<String>,
+    /// `--backup`, else `backup` in the metadata (relative to the package).
     backup: Option<PathBuf>,
 }
 
-/// The backup directory: `--backup`, else `backup` in the metadata (relative to the package).
-fn backup_dir(project: &Project, apply: &ApplyOpts) -> Option<PathBuf> {
-    let config = &project.config;
-    apply
-        .backup
-        .as_ref()
-        .map(|d| config.cwd.join(d))
-        .or_else(|| config.metadata.backup.as_ref().map(|d| config.package.dir.join(d)))
+impl Apply {
+    fn new(project: &Project, opts: &ApplyOpts) -> Result<Self, CliError> {
+        let config = &project.config;
+        let backup = opts
+            .backup
+            .as_ref()
+            .map(|d| config.cwd.join(d))
+            .or_else(|| config.metadata.backup.as_ref().map(|d| config.package.dir.join(d)));
+        Ok(Self { all_or_nothing: opts.all_or_nothing, accept: accepted(project, &opts.accept_changed)?, backup })
+    }
 }
 
 /// Full ids of the revisions given to `--accept-changed`.
@@ -122,7 +109,7 @@ fn accepted(project: &Project, given: &[String]) -> Result<Vec<String>, CliError
 fn online(
     ctx: &mut Ctx<'_>,
     project: &Project,
-    early: Option<db::Early>,
+    early: db::Early,
     kind: Kind,
     target_text: &str,
     apply: Apply,
@@ -140,10 +127,7 @@ fn online(
     options.all_or_nothing = all_or_nothing;
     options.accept_changed = accept.clone();
     let options = progress.hook(options);
-    let (session, last) = match early {
-        Some(early) => early.session(project, options)?,
-        None => (db::connect(ctx, project, options)?, None),
-    };
+    let (session, last) = early.session(project, options)?;
     let mut migrator = session.migrator.clone().with_cancel(db::cancel_on_signals(&session));
     if let Some(dir) = backup {
         migrator = migrator.with_backup(Backup::new(dir, project.config.database.url.clone()));
@@ -270,9 +254,9 @@ fn offline(
     project: &Project,
     kind: Kind,
     target_text: &str,
-    all_or_nothing: bool,
-    accept: Vec<String>,
+    apply: Apply,
 ) -> Result<ExitCode, CliError> {
+    let Apply { all_or_nothing, accept, .. } = apply;
     let url = &project.config.database.url;
     let dialect = Dialect::from_url(url).ok_or_else(|| CliError::Usage {
         message: format!("`{}` does not name a database this tool knows", project.config.database.redacted()),

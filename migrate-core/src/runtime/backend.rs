@@ -24,6 +24,10 @@ pub(crate) struct StepFailure {
     pub aftermath: Aftermath,
 }
 
+/// Room kept in a packet for the protocol's own bytes, under a server's packet limit
+/// ([`Backend::statement_limit`]).
+pub(crate) const PACKET_HEADROOM: usize = 1024;
+
 /// Cancels the statement a run's connection is executing, from another connection.
 pub(crate) type Canceller = Box<dyn FnOnce() -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 

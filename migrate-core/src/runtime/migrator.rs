@@ -11,7 +11,7 @@ use super::backup::Backup;
 use super::cancel::Cancel;
 use super::db::Db;
 use super::error::{Aftermath, Error};
-use super::io::FailureKind;
+use super::io::{Failure, FailureKind};
 use super::probe::LastState;
 use super::report::{AppliedRevision, LogEntry, Report, Status, StepReport};
 use super::state;
@@ -139,26 +139,22 @@ impl Migrator {
     ///
     /// When the database is already at the target this costs one query and takes no lock.
     pub async fn upgrade(&self, db: impl Into<Db>, target: &Target) -> Result<Report, Error> {
-        let db = db.into();
-        if self.graph.is_empty() && matches!(target, Target::Head | Target::Heads) {
-            // No migrations at all (a new project): nothing to apply, nothing to create.
-            return Ok(Report::default());
-        }
-        if let Some(done) = self.probe(&db, target, None).await? {
-            return Ok(done);
-        }
-        self.locked(&db, Op::Upgrade(target)).await
+        self.upgrade_from(db.into(), target, None).await
     }
 
     /// [`upgrade`](Self::upgrade) with the first read of its no-op check already done: `last`
     /// comes from [`Db::last_state`], which a caller can start before it has the migrations (the
     /// command-line tool reads the files while the database answers).
     pub async fn upgrade_after(&self, db: impl Into<Db>, target: &Target, last: LastState) -> Result<Report, Error> {
-        let db = db.into();
+        self.upgrade_from(db.into(), target, Some(last)).await
+    }
+
+    async fn upgrade_from(&self, db: Db, target: &Target, last: Option<LastState>) -> Result<Report, Error> {
         if self.graph.is_empty() && matches!(target, Target::Head | Target::Heads) {
+            // No migrations at all (a new project): nothing to apply, nothing to create.
             return Ok(Report::default());
         }
-        if let Some(done) = self.probe(&db, target, Some(last)).await? {
+        if let Some(done) = self.probe(&db, target, last).await? {
             return Ok(done);
         }
         self.locked(&db, Op::Upgrade(target)).await
@@ -301,21 +297,18 @@ impl Migrator {
         if let Op::Stamp(_, purge) = op {
             return self.stamp_plan(conn, &generator, &plan, purge, digest, applied).await;
         }
-        if whole {
-            let backup = match &self.backup {
-                Some(b) => Some(self.write_backup(conn, b, &state::current(&self.graph, &applied)).await?),
-                None => None,
-            };
-            let mut report = self.run_whole(conn, &plan, digest, applied).await?;
-            report.backup = backup;
-            return Ok(report);
-        }
-        let backup = match (&self.backup, op) {
-            (Some(b), Op::Upgrade(_) | Op::Downgrade(_)) if !plan.is_empty() => {
+        // Only upgrades and downgrades get here (stamps and resolutions have returned).
+        let backup = match &self.backup {
+            Some(b) if !plan.is_empty() => {
                 Some(self.write_backup(conn, b, &state::current(&self.graph, &applied)).await?)
             }
             _ => None,
         };
+        if whole {
+            let mut report = self.run_whole(conn, tables, &plan, digest, applied).await?;
+            report.backup = backup;
+            return Ok(report);
+        }
         let mut canceller = match &self.cancel {
             Some(_) if !plan.is_empty() => conn.canceller().await,
             _ => None,
@@ -347,6 +340,12 @@ impl Migrator {
         }
         report.current = state::current(&self.graph, &applied);
         Ok(report)
+    }
+
+    /// A failed bookkeeping statement as an error: SQLite's busy timeout is the lock error it
+    /// means, anything else a database error saying what was being done.
+    pub(super) fn busy_or<B: Backend>(&self, f: Failure, context: &str) -> Error {
+        busy(&f, B::DIALECT, self.options.lock_timeout).unwrap_or_else(|| f.database(context))
     }
 
     /// Writes the backup of a database at `at`, returning its path.
@@ -432,21 +431,19 @@ impl Migrator {
     async fn run_whole<B: Backend>(
         &self,
         conn: &mut B,
+        tables: &Tables,
         plan: &Plan,
         mut digest: StateDigest,
         mut applied: Applied,
     ) -> Result<Report, Error> {
-        let generator = Generator::with_tables(&self.graph, self.tables(B::DIALECT), true);
+        let generator = Generator::with_tables(&self.graph, tables.clone(), true);
         let mut canceller = if self.cancel.is_some() { conn.canceller().await } else { None };
         let program = generator.program(plan, |step| {
             state::apply(&self.graph, &mut digest, &mut applied, step);
             Some(digest)
         });
         let begin = program.begin.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>();
-        conn.batch(&begin).await.map_err(|f| {
-            busy(&f, B::DIALECT, self.options.lock_timeout)
-                .unwrap_or_else(|| f.database("cannot start the run's transaction"))
-        })?;
+        conn.batch(&begin).await.map_err(|f| self.busy_or::<B>(f, "cannot start the run's transaction"))?;
         let mut report = Report::default();
         for (position, step) in program.steps.iter().enumerate() {
             self.started(step.step, position, program.steps.len(), step);
@@ -456,8 +453,7 @@ impl Migrator {
             if let Err(failure) = result {
                 conn.rollback().await;
                 let f = StepFailure { at: failure.index, failure, aftermath: Aftermath::RolledBackAll };
-                let tables = self.tables(B::DIALECT);
-                return Err(self.step_error(conn, &tables, step, f, cancelled, Report::default()).await);
+                return Err(self.step_error(conn, tables, step, f, cancelled, Report::default()).await);
             }
             report.steps.push(self.finished(step.step, start));
             if cancelled || self.cancel.as_ref().is_some_and(Cancel::is_cancelled) {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sqlx::{Connection, MySql, MySqlPool};
 
-use super::backend::{Backend, Canceller, StepFailure};
+use super::backend::{Backend, Canceller, PACKET_HEADROOM, StepFailure};
 use super::error::{Aftermath, Error};
 use super::io::{self, Failure, FailureKind, TextRows, common_kind, first};
 use super::server::ServerConn;
@@ -39,9 +39,6 @@ fn no_position(_: &sqlx::Error) -> Option<usize> {
 /// Batches smaller than this are sent at once without asking the server's packet limit (no
 /// server accepts less than 1 MiB).
 const SMALL_BATCH: usize = 1 << 20;
-
-/// Room kept in a packet for the protocol's own bytes.
-const PACKET_HEADROOM: usize = 1024;
 
 impl MyConn {
     /// A connection from the pool, for reads.

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use super::backend::{Backend, busy};
+use super::backend::{Backend, PACKET_HEADROOM};
 use super::error::Error;
 use super::io::FailureKind;
 use super::migrator::Migrator;
@@ -102,10 +102,7 @@ impl Migrator {
     /// Sends bookkeeping statements that open and commit their own transaction.
     pub(super) async fn write<B: Backend>(&self, conn: &mut B, statements: &[Stmt]) -> Result<(), Error> {
         let sqls: Vec<&str> = statements.iter().map(|s| s.sql.as_str()).collect();
-        conn.batch(&sqls).await.map_err(|f| {
-            busy(&f, B::DIALECT, self.options.lock_timeout)
-                .unwrap_or_else(|| f.database("cannot update the history and log tables"))
-        })
+        conn.batch(&sqls).await.map_err(|f| self.busy_or::<B>(f, "cannot update the history and log tables"))
     }
 
     /// Reads the state on a run's connection, creating the tables on first use.
@@ -115,14 +112,12 @@ impl Migrator {
             Ok(rows) => return Ok(state::recorded(rows)),
             Err(f) if f.kind == FailureKind::MissingTable => {}
             Err(f) => {
-                return Err(busy(&f, B::DIALECT, self.options.lock_timeout)
-                    .unwrap_or_else(|| f.database("cannot read the history table")));
+                return Err(self.busy_or::<B>(f, "cannot read the history table"));
             }
         }
-        conn.create_tables(&tables.create()).await.map_err(|f| {
-            busy(&f, B::DIALECT, self.options.lock_timeout)
-                .unwrap_or_else(|| f.database("cannot create the history and log tables"))
-        })?;
+        conn.create_tables(&tables.create())
+            .await
+            .map_err(|f| self.busy_or::<B>(f, "cannot create the history and log tables"))?;
         let rows = conn.rows(&sql).await.map_err(|f| f.database("cannot read the history table"))?;
         Ok(state::recorded(rows))
     }
@@ -148,7 +143,7 @@ impl Migrator {
         }
         let limit = conn.statement_limit().await.map_err(|f| f.database("cannot read the server's packet limit"))?;
         let Some(limit) = limit else { return Ok(()) };
-        let budget = limit.saturating_sub(1024);
+        let budget = limit.saturating_sub(PACKET_HEADROOM);
         for step in plan.steps.iter().filter(|s| size(s) > budget) {
             let m = self.graph.migration(step.index);
             let statements = generator.statements(step.index, step.direction);
