@@ -31,6 +31,7 @@ mod problem;
 mod rebase;
 #[cfg(feature = "runtime")]
 mod runtime;
+pub mod schema;
 mod secret;
 mod source;
 pub mod sql;

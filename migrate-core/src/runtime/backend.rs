@@ -4,8 +4,8 @@
 //! statements are sent and what a failure leaves behind, how to cancel a running statement,
 //! and which failure is which.
 //!
-//! Catalogue introspection (the schema as the database sees it) will be one more method here,
-//! implemented next to each backend's other catalogue queries.
+//! Catalogue introspection (the schema as the database sees it) is one more method here, each
+//! backend's in its own `schema.rs`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use super::error::{Aftermath, Error};
 use super::io::{Failure, FailureKind, TextRows};
-use crate::sql::{Dialect, StepKind, StepProgram, Stmt, Tables};
+use crate::schema::Schema;
+use crate::sql::{Dialect, Options, StepKind, StepProgram, Stmt, Tables};
 
 /// A step that did not complete: the failure, the position of the failing statement among the
 /// step program's statements, and what it left behind.
@@ -67,6 +68,10 @@ pub(crate) trait Backend: Sized + Send {
 
     /// Writes a backup of the database to `path` (`url` for the tools that connect themselves).
     fn backup(&mut self, url: &str, path: &std::path::Path) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// Reads the database's schema from its catalogue, without the history and log tables
+    /// `options` names.
+    fn introspect(&mut self, options: &Options) -> impl Future<Output = Result<Schema, Failure>> + Send;
 
     /// Creates the history and log tables.
     fn create_tables(&mut self, create: &[String]) -> impl Future<Output = Result<(), Failure>> + Send {

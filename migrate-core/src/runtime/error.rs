@@ -94,6 +94,8 @@ pub enum ErrorKind {
     ReadOnly,
     /// The history or log tables could not be read or written.
     Database,
+    /// A schema could not be built or read (a scratch database, a schema file, a catalogue).
+    Schema,
 }
 
 /// Why a run did not happen or did not finish. Nothing is changed when a run is refused; a
@@ -282,6 +284,24 @@ pub enum Error {
         /// The dirty revision, if any.
         actual: Option<DirtyRevision>,
     },
+    /// A statement of a schema file failed in the scratch database it was being built in.
+    #[error("{origin}:{line}: {message}")]
+    Script {
+        /// The file (or other origin) of the SQL.
+        origin: String,
+        /// The statement's first line.
+        line: u32,
+        /// The database's message.
+        message: String,
+    },
+    /// A scratch database could not be created (or a schema could not be read).
+    #[error("{context}: {message}")]
+    Scratch {
+        /// What was being done.
+        context: String,
+        /// The database's message.
+        message: String,
+    },
     /// The history or log tables could not be read or written.
     #[error("{context}: {message}")]
     Database {
@@ -371,6 +391,7 @@ impl Error {
             Self::Cancelled { .. } => ErrorKind::Cancelled,
             Self::ReadOnly { .. } => ErrorKind::ReadOnly,
             Self::Database { .. } | Self::Backup { .. } => ErrorKind::Database,
+            Self::Script { .. } | Self::Scratch { .. } => ErrorKind::Schema,
         }
     }
 
@@ -438,6 +459,10 @@ impl Error {
             }
             Self::NotDirty { actual: Some(d), .. } => format!("resolve `{}` instead, if that is the one you inspected", d.revision),
             Self::NotDirty { actual: None, .. } => "nothing needs resolving".to_owned(),
+            Self::Script { origin, line, .. } => format!(
+                "fix the statement at {origin}:{line}; it ran in a scratch database, so nothing else was touched"
+            ),
+            Self::Scratch { .. } => "schema commands build schemas in scratch databases on the server: give the user the right to create databases (PostgreSQL `ALTER ROLE … CREATEDB`, MySQL `GRANT ALL ON *.*`), or point `dev_url` in [package.metadata.migrate] (or `--dev-url`) at a server where it may".to_owned(),
         })
     }
 }

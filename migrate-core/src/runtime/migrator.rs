@@ -39,7 +39,9 @@ pub struct Migrator {
     pub(super) options: Options,
     heads: HeadPolicy,
     cancel: Option<Cancel>,
-    backup: Option<Backup>,
+    pub(super) backup: Option<Backup>,
+    /// Where scratch databases go (default: beside the database being worked on).
+    pub(super) dev: Option<Db>,
     pub(super) cache: Arc<Cache>,
 }
 
@@ -71,6 +73,7 @@ impl Migrator {
             heads: HeadPolicy::Single,
             cancel: None,
             backup: None,
+            dev: None,
             cache: Arc::default(),
         }
     }
@@ -101,6 +104,13 @@ impl Migrator {
     /// changed. A run with nothing to do writes nothing.
     pub fn with_backup(mut self, backup: Backup) -> Self {
         self.backup = Some(backup);
+        self
+    }
+
+    /// Builds scratch databases (for schemas and drift) on `dev`'s server instead of beside the
+    /// database being worked on.
+    pub fn with_dev_database(mut self, dev: impl Into<Db>) -> Self {
+        self.dev = Some(dev.into());
         self
     }
 

@@ -28,6 +28,7 @@ mod backend;
 mod backup;
 mod cancel;
 mod db;
+mod drift;
 mod embedded;
 mod error;
 mod io;
@@ -39,6 +40,7 @@ mod postgres;
 mod probe;
 mod records;
 mod report;
+mod scratch;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod server;
 #[cfg(feature = "sqlite")]
@@ -51,7 +53,9 @@ pub use sqlx;
 pub use backup::Backup;
 pub use cancel::Cancel;
 pub use db::{CONNECT_TIMEOUT, Db};
+pub use drift::Drift;
 pub use error::{Aftermath, ChangedRevision, DirtyRevision, Error, ErrorKind, Resolution};
 pub use migrator::Migrator;
 pub use probe::LastState;
 pub use report::{AppliedRevision, LogEntry, Report, Status, StepReport};
+pub use scratch::{Scratch, drop_scratch_databases, schema_of_script};

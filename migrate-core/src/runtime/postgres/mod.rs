@@ -3,6 +3,10 @@
 //! one transaction sent in one round trip, and a running statement is cancelled with
 //! `pg_cancel_backend` from another connection.
 
+mod schema;
+
+use std::future::Future;
+
 use std::time::Duration;
 
 use sqlx::{Connection, PgPool, Postgres};
@@ -74,6 +78,13 @@ impl PgConn {
 }
 
 impl Backend for PgConn {
+    fn introspect(
+        &mut self,
+        options: &crate::sql::Options,
+    ) -> impl Future<Output = Result<crate::schema::Schema, Failure>> + Send {
+        schema::read(self, options)
+    }
+
     const DIALECT: Dialect = Dialect::Postgres;
 
     async fn rows(&mut self, sql: &str) -> Result<TextRows, Failure> {

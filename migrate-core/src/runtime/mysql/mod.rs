@@ -5,6 +5,10 @@
 //! cancelled with `KILL QUERY` from another connection; a batch larger than the server's
 //! `max_allowed_packet` is sent in several packets.
 
+mod schema;
+
+use std::future::Future;
+
 use std::time::Duration;
 
 use sqlx::{Connection, MySql, MySqlPool};
@@ -83,6 +87,13 @@ impl MyConn {
 }
 
 impl Backend for MyConn {
+    fn introspect(
+        &mut self,
+        options: &crate::sql::Options,
+    ) -> impl Future<Output = Result<crate::schema::Schema, Failure>> + Send {
+        schema::read(self, options)
+    }
+
     const DIALECT: Dialect = Dialect::MySql;
 
     async fn rows(&mut self, sql: &str) -> Result<TextRows, Failure> {

@@ -3,6 +3,10 @@
 //! ends, SIGKILL included) plus the busy timeout `BEGIN IMMEDIATE` waits for. Statements run in
 //! this process, so a cancelled run stops between statements.
 
+mod schema;
+
+use std::future::Future;
+
 use std::time::Duration;
 
 use sqlx::Sqlite;
@@ -116,6 +120,13 @@ impl SqliteConn {
 }
 
 impl Backend for SqliteConn {
+    fn introspect(
+        &mut self,
+        options: &crate::sql::Options,
+    ) -> impl Future<Output = Result<crate::schema::Schema, Failure>> + Send {
+        schema::read(self, options)
+    }
+
     const DIALECT: Dialect = Dialect::Sqlite;
 
     async fn rows(&mut self, sql: &str) -> Result<TextRows, Failure> {

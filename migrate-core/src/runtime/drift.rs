@@ -1,0 +1,78 @@
+//! The schema the migrations produce, and drift: the live database's schema held against the
+//! one its applied revisions produce, both read by introspection, built in a scratch database.
+
+use super::db::Db;
+use super::error::Error;
+use super::migrator::Migrator;
+use super::scratch::Scratch;
+use crate::Target;
+use crate::schema::{Changes, Schema, diff};
+
+/// How a live database differs from what its applied revisions produce.
+#[derive(Debug, Clone)]
+pub struct Drift {
+    /// The schema the applied revisions produce, built in a scratch database.
+    pub expected: Schema,
+    /// The live database's schema.
+    pub actual: Schema,
+    /// What would bring the live database back to `expected` (empty when there is no drift).
+    pub changes: Changes,
+}
+
+impl Drift {
+    /// Whether the database is exactly what its revisions make it.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+impl Migrator {
+    /// The schema the migrations produce at their head(s), built in a scratch database beside
+    /// `server`'s (or on the [`with_dev_database`](Self::with_dev_database) server).
+    pub async fn head_schema(&self, server: impl Into<Db>) -> Result<Schema, Error> {
+        let heads: Vec<String> = self.graph.heads().iter().map(|m| m.revision.clone()).collect();
+        self.schema_at(server, &heads).await
+    }
+
+    /// The schema the migrations produce with exactly `revisions` (and what they need) applied,
+    /// built in a scratch database.
+    pub async fn schema_at(&self, server: impl Into<Db>, revisions: &[String]) -> Result<Schema, Error> {
+        let server = server.into();
+        let scratch = Scratch::create(self.dev.as_ref().unwrap_or(&server), "build").await?;
+        let result = self.build(&scratch, revisions).await;
+        scratch.drop().await;
+        result
+    }
+
+    async fn build(&self, scratch: &Scratch, revisions: &[String]) -> Result<Schema, Error> {
+        // A scratch build reports nothing and backs nothing up.
+        let mut quiet = self.clone();
+        quiet.options.on_event = None;
+        quiet.backup = None;
+        for revision in revisions {
+            quiet.upgrade(scratch.db(), &Target::Revision(revision.clone())).await?;
+        }
+        scratch.schema(&self.options).await
+    }
+
+    /// Drift: how the live database's schema differs from the one its applied revisions
+    /// produce — a revision stamped but never applied, an index dropped by hand, a hot fix.
+    /// Read-only on `db`; the expected schema is built in a scratch database.
+    ///
+    /// Refused like [`check`](Self::check) when the database records revisions this build
+    /// does not have, or a dirty one: there is no telling what they should have made.
+    pub async fn drift(&self, db: impl Into<Db>) -> Result<Drift, Error> {
+        let db = db.into();
+        let status = self.status(&db).await?;
+        if let Some(revision) = status.dirty {
+            return Err(Error::Dirty { revision });
+        }
+        if !status.missing.is_empty() {
+            return Err(Error::UnknownApplied { revisions: status.missing });
+        }
+        let expected = self.schema_at(&db, &status.current).await?;
+        let actual = db.schema(&self.options).await?;
+        let changes = diff(&actual, &expected);
+        Ok(Drift { expected, actual, changes })
+    }
+}
