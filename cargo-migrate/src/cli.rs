@@ -52,6 +52,9 @@ pub(crate) struct GlobalOpts {
     /// The database URL (overrides DATABASE_URL and the metadata).
     #[arg(long, global = true, help_heading = "Global options", value_name = "URL", hide_env_values = true)]
     pub(crate) database_url: Option<String>,
+    /// Server for scratch databases (schema commands), instead of the database's own server.
+    #[arg(long, global = true, help_heading = "Global options", value_name = "URL", hide_env_values = true)]
+    pub(crate) dev_url: Option<String>,
     /// Print only results and errors.
     #[arg(short, long, global = true, help_heading = "Global options", conflicts_with = "verbose")]
     pub(crate) quiet: bool,
@@ -106,9 +109,16 @@ pub(crate) enum Command {
     ///
     /// The chain gets the same checks as `migrate!()`. The database is checked when its URL comes
     /// from --database-url, DATABASE_URL or .env (not from the metadata or the embedded default):
-    /// it must be at the head with nothing edited, missing or dirty. Exit codes: 4 broken chain,
-    /// 5 behind, 6 checksum changed, 9 dirty, 10 missing.
+    /// it must be at the head with nothing edited, missing or dirty, and its schema what its
+    /// revisions produce (no drift). When schema.sql exists, the migrations must produce it.
+    /// Exit codes: 4 broken chain, 5 behind, 6 checksum changed, 9 dirty, 10 missing,
+    /// 13 schema.sql differs, 14 drift.
     Check(CheckArgs),
+    /// Print the SQL that takes the migrations' head to the schema file (schema.sql); nothing
+    /// when they agree.
+    Diff(JsonOnly),
+    /// Write a schema as DDL: the one the migrations produce, or the database's (--database).
+    Dump(DumpArgs),
     /// Open a revision file in $EDITOR (or $VISUAL).
     Edit(EditArgs),
     /// Mark a revision left dirty by a failed run as applied or unapplied (MySQL).
@@ -142,6 +152,10 @@ pub(crate) struct NewArgs {
     /// Mark the downgrade as irreversible (fill in the reason).
     #[arg(long)]
     pub(crate) irreversible: bool,
+    /// Write the SQL too: diff the migrations' head against the schema file (schema.sql) in
+    /// scratch databases and fill the up and down sections with the difference.
+    #[arg(long, conflicts_with = "irreversible")]
+    pub(crate) autogenerate: bool,
 }
 
 /// Options shared by `upgrade`, `downgrade` and `stamp`.
@@ -232,7 +246,7 @@ impl Command {
             Self::Downgrade(a) => a.run.json.json,
             Self::Stamp(a) => a.run.json.json,
             Self::Current(a) => a.json.json,
-            Self::Status(a) | Self::Heads(a) | Self::Branches(a) => a.json.json,
+            Self::Status(a) | Self::Heads(a) | Self::Branches(a) | Self::Diff(a) => a.json.json,
             Self::History(a) => a.json.json || a.format == HistoryFormat::Json,
             Self::Show(a) => a.json.json,
             Self::Check(a) => a.json.json,
@@ -333,6 +347,17 @@ pub(crate) struct CheckArgs {
     /// JSON output.
     #[command(flatten)]
     pub(crate) json: JsonArg,
+}
+
+/// `dump`.
+#[derive(Debug, Args)]
+pub(crate) struct DumpArgs {
+    /// Dump the live database's schema instead of the one the migrations produce.
+    #[arg(long)]
+    pub(crate) database: bool,
+    /// Write to this file instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
 }
 
 /// `edit`.

@@ -58,6 +58,10 @@ pub(crate) struct MigrateMetadata {
     pub(crate) branches: Option<Vec<String>>,
     /// Where upgrades and downgrades write a backup first, relative to the package.
     pub(crate) backup: Option<String>,
+    /// The desired schema as DDL, relative to the package (default `schema.sql` when it exists).
+    pub(crate) schema_file: Option<String>,
+    /// The server scratch databases are created on (default: the database's own server).
+    pub(crate) dev_url: Option<String>,
 }
 
 /// Where the database URL came from.
@@ -163,6 +167,15 @@ impl Config {
         match &self.metadata.branches {
             Some(b) if !b.is_empty() => HeadPolicy::Branches(b.clone()),
             _ => HeadPolicy::Single,
+        }
+    }
+
+    /// The desired schema file: `schema_file` from the metadata, else `schema.sql` beside
+    /// Cargo.toml when it exists.
+    pub(crate) fn schema_file(&self) -> Option<PathBuf> {
+        match &self.metadata.schema_file {
+            Some(f) => Some(self.package.dir.join(f)),
+            None => Some(self.package.dir.join("schema.sql")).filter(|p| p.is_file()),
         }
     }
 

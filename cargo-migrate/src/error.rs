@@ -35,6 +35,10 @@ pub(crate) mod code {
     pub(crate) const LOCKED: u8 = 11;
     /// The server accepts no writes (a standby or a read-only server); nothing was changed.
     pub(crate) const READ_ONLY: u8 = 12;
+    /// The schema file (schema.sql) differs from the schema the migrations produce.
+    pub(crate) const SCHEMA_DIFFERS: u8 = 13;
+    /// The database's schema differs from the one its applied revisions produce (drift).
+    pub(crate) const DRIFT: u8 = 14;
     /// The run was cancelled by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
     pub(crate) const CANCELLED: u8 = 130;
 }
@@ -55,6 +59,8 @@ Exit codes:
   10  the database records revisions that have no file
   11  another process holds the migration lock (lock timeout passed)
   12  the server accepts no writes (a standby or read-only server); nothing changed
+  13  schema.sql differs from the schema the migrations produce (check)
+  14  drift: the database's schema differs from what its applied revisions produce (check)
  130  the run was cancelled (Ctrl-C or SIGTERM); what it applied is reported";
 
 /// An expected failure.
@@ -239,6 +245,8 @@ impl CliError {
                 code::BEHIND => "migrate::behind",
                 code::CANCELLED => "migrate::cancelled",
                 code::READ_ONLY => "migrate::read_only",
+                code::SCHEMA_DIFFERS => "migrate::schema_differs",
+                code::DRIFT => "migrate::drift",
                 _ => "migrate::database",
             },
         }
@@ -434,7 +442,7 @@ mod tests {
 
     #[test]
     fn every_error_has_a_distinct_documented_code() {
-        for c in (0..=code::READ_ONLY).chain([code::CANCELLED]) {
+        for c in (0..=code::DRIFT).chain([code::CANCELLED]) {
             assert!(EXIT_CODES_HELP.contains(&format!("\n {c:>3}  ")) || c == 0, "{c}");
         }
     }

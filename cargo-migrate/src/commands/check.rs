@@ -1,14 +1,17 @@
 //! `cargo migrate check`: the CI gate. The chain must be valid with the same checks as
 //! `migrate!()` (every file parses, the graph is sound, one head or one per declared branch).
 //! When a database URL is given for the run (`--database-url`, `DATABASE_URL` or `.env`), the
-//! database must also be at the head with no edited, missing or dirty revision. Each failure
-//! has its own exit code: 4 broken chain, 5 behind, 6 checksum changed, 9 dirty, 10 missing.
+//! database must also be at the head with no edited, missing or dirty revision, and its schema
+//! must be what its applied revisions produce (no drift). When a schema file exists, the
+//! migrations must produce it. Each failure has its own exit code: 4 broken chain, 5 behind,
+//! 6 checksum changed, 9 dirty, 10 missing, 13 schema file differs, 14 drift.
 
 use std::process::ExitCode;
 
 use serde_json::json;
 
 use crate::cli::CheckArgs;
+use crate::commands::schema::{Bench, listed};
 use crate::commands::{Ctx, db, report};
 use crate::error::{CliError, code};
 use crate::output::Paint;
@@ -60,77 +63,149 @@ pub(crate) fn exec(args: CheckArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliEr
         ));
     }
     let chain_json = json!({ "ok": true, "revisions": graph.len(), "heads": heads });
-    if !check_db {
-        if args.json.json {
-            ctx.out.json(&json!({ "ok": true, "exit_code": 0, "chain": chain_json, "database": null }));
+    let mut findings: Vec<(u8, String)> = Vec::new();
+    let mut bench: Option<Bench> = None;
+
+    // The schema file against the schema the migrations produce.
+    let mut schema_json = serde_json::Value::Null;
+    if let (false, Some(path)) = (args.offline, project.config.schema_file()) {
+        let b = Bench::open(ctx, &project)?;
+        let (_, up, _) = b.autogenerate(&project)?;
+        let shown = project.config.show(&path);
+        let differences = up.differences();
+        schema_json = json!({ "file": shown, "ok": up.is_empty(), "differences": differences });
+        if up.is_empty() {
+            if !args.json.json {
+                ctx.out.info(format!("{} schema: the migrations produce {shown}", ctx.out.paint(Paint::Good, "✓")));
+            }
+        } else {
+            findings.push((
+                code::SCHEMA_DIFFERS,
+                format!(
+                    "{shown} differs from the schema the migrations produce:{}\n  write a revision for it with `cargo migrate new --autogenerate -m \"…\"` (see the SQL with `cargo migrate diff`)",
+                    listed(&differences)
+                ),
+            ));
         }
-        return Ok(ExitCode::SUCCESS);
+        bench = Some(b);
     }
 
-    let session = db::connect(ctx, &project, db::options(&project.config))?;
-    let status = session.block_on(session.migrator.status(&session.db));
-    session.close();
-    let status = status.map_err(|e| db::error(e, &project.config))?;
-    let mut findings: Vec<(u8, String)> = Vec::new();
-    if let Some(d) = &status.dirty {
-        findings
-            .push((code::DIRTY, format!("{d}; run `cargo migrate resolve {} --applied | --unapplied`", d.revision)));
+    let mut database_json = serde_json::Value::Null;
+    if check_db {
+        let session = db::connect(ctx, &project, db::options(&project.config))?;
+        let status = session.block_on(session.migrator.status(&session.db));
+        let status = match status {
+            Ok(s) => s,
+            Err(e) => {
+                session.close();
+                return Err(db::error(e, &project.config));
+            }
+        };
+        if let Some(d) = &status.dirty {
+            findings.push((
+                code::DIRTY,
+                format!("{d}; run `cargo migrate resolve {} --applied | --unapplied`", d.revision),
+            ));
+        }
+        if !status.missing.is_empty() {
+            findings.push((
+                code::MISSING,
+                format!(
+                    "the database records revision(s) with no file: {}; restore the files or `cargo migrate stamp --purge`",
+                    status.missing.join(", ")
+                ),
+            ));
+        }
+        for c in &status.changed {
+            findings.push((
+                code::CHECKSUM_CHANGED,
+                format!(
+                    "`{}` ({}) was edited after it was applied; restore it, or accept it with `cargo migrate upgrade --accept-changed {}`",
+                    c.revision, c.path, c.revision
+                ),
+            ));
+        }
+        if !status.pending.is_empty() {
+            findings.push((
+                code::BEHIND,
+                format!(
+                    "the database is behind: {} revision(s) pending ({}); run `cargo migrate upgrade`",
+                    status.pending.len(),
+                    status.pending.join(", ")
+                ),
+            ));
+        }
+        // Drift: only meaningful when the applied revisions are all known and none is dirty.
+        let mut drift_list: Vec<String> = Vec::new();
+        if status.dirty.is_none() && status.missing.is_empty() {
+            let b = match bench.take() {
+                Some(b) => b,
+                None => Bench::open(ctx, &project)?,
+            };
+            let drift = b.drift(&project, &session.db);
+            bench = Some(b);
+            let drift = match drift {
+                Ok(d) => d,
+                Err(e) => {
+                    session.close();
+                    return Err(e);
+                }
+            };
+            drift_list = drift.changes.differences();
+            if !drift.is_empty() {
+                findings.push((
+                    code::DRIFT,
+                    format!(
+                        "the database's schema is not what its applied revisions produce (drift):{}\n  find who changed it; repair it by hand, or capture the change in a new revision",
+                        listed(&drift_list)
+                    ),
+                ));
+            }
+        }
+        session.close();
+        let list: Vec<_> = findings
+            .iter()
+            .filter(|(c, _)| *c != code::SCHEMA_DIFFERS)
+            .map(|(c, m)| json!({ "exit_code": c, "message": m }))
+            .collect();
+        database_json = json!({
+            "url": project.config.database.redacted(),
+            "current": status.current,
+            "pending": status.pending,
+            "changed": status.changed.iter().map(|c| &c.revision).collect::<Vec<_>>(),
+            "missing": status.missing,
+            "dirty": status.dirty.as_ref().map(|d| &d.revision),
+            "drift": drift_list,
+            "findings": list,
+        });
+        if findings.iter().all(|(c, _)| *c == code::SCHEMA_DIFFERS) && !args.json.json {
+            ctx.out.info(format!(
+                "{} database: at {}, schema as its revisions make it ({})",
+                ctx.out.paint(Paint::Good, "✓"),
+                if status.current.is_empty() { "base".to_owned() } else { status.current.join(", ") },
+                project.config.database.redacted()
+            ));
+        }
     }
-    if !status.missing.is_empty() {
-        findings.push((
-            code::MISSING,
-            format!(
-                "the database records revision(s) with no file: {}; restore the files or `cargo migrate stamp --purge`",
-                status.missing.join(", ")
-            ),
-        ));
+    if let Some(b) = bench {
+        b.close();
     }
-    for c in &status.changed {
-        findings.push((
-            code::CHECKSUM_CHANGED,
-            format!(
-                "`{}` ({}) was edited after it was applied; restore it, or accept it with `cargo migrate upgrade --accept-changed {}`",
-                c.revision, c.path, c.revision
-            ),
-        ));
-    }
-    if !status.pending.is_empty() {
-        findings.push((
-            code::BEHIND,
-            format!(
-                "the database is behind: {} revision(s) pending ({}); run `cargo migrate upgrade`",
-                status.pending.len(),
-                status.pending.join(", ")
-            ),
-        ));
-    }
-    let exit = findings.first().map_or(code::OK, |(c, _)| *c);
+    // The database's own findings come first; the schema file's counts when it is the only one.
+    let exit = findings
+        .iter()
+        .map(|(c, _)| *c)
+        .find(|c| *c != code::SCHEMA_DIFFERS)
+        .or(findings.first().map(|(c, _)| *c))
+        .unwrap_or(code::OK);
     if args.json.json {
-        let list: Vec<_> = findings.iter().map(|(c, m)| json!({ "exit_code": c, "message": m })).collect();
         ctx.out.json(&json!({
             "ok": findings.is_empty(),
             "exit_code": exit,
             "chain": chain_json,
-            "database": {
-                "url": project.config.database.redacted(),
-                "current": status.current,
-                "pending": status.pending,
-                "changed": status.changed.iter().map(|c| &c.revision).collect::<Vec<_>>(),
-                "missing": status.missing,
-                "dirty": status.dirty.as_ref().map(|d| &d.revision),
-                "findings": list,
-            },
+            "schema": schema_json,
+            "database": database_json,
         }));
         return Ok(ExitCode::from(exit));
-    }
-    if findings.is_empty() {
-        ctx.out.info(format!(
-            "{} database: at {} ({})",
-            ctx.out.paint(Paint::Good, "✓"),
-            if status.current.is_empty() { "base".to_owned() } else { status.current.join(", ") },
-            project.config.database.redacted()
-        ));
-        return Ok(ExitCode::SUCCESS);
     }
     for (c, message) in &findings {
         let e = CliError::Database { message: message.clone(), help: None, exit: *c };

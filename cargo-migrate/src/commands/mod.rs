@@ -6,6 +6,8 @@ mod check;
 mod completions;
 mod current;
 mod db;
+mod diff;
+mod dump;
 mod edit;
 mod heads;
 mod history;
@@ -15,6 +17,7 @@ mod new;
 mod rebase;
 mod resolve;
 mod run;
+mod schema;
 mod show;
 mod status;
 mod text;
@@ -105,6 +108,8 @@ pub(crate) fn dispatch(cli: MigrateCli, ctx: &mut Ctx<'_>) -> ExitCode {
         Command::Merge(a) => merge::exec(a, ctx),
         Command::Rebase(a) => rebase::exec(a, ctx),
         Command::Check(a) => check::exec(a, ctx),
+        Command::Diff(a) => diff::exec(a, ctx),
+        Command::Dump(a) => dump::exec(a, ctx),
         Command::Edit(a) => edit::exec(a, ctx),
         Command::Resolve(a) => resolve::exec(a, ctx),
         Command::Completions(a) => completions::exec(a, ctx),

@@ -1,10 +1,12 @@
 //! `cargo migrate new -m "..."`: writes a new revision file whose parent is the single head (or
-//! `--head`). Needs no database.
+//! `--head`). Needs no database; with `--autogenerate`, its SQL is the difference from the
+//! migrations' head to the schema file, found in scratch databases.
 
 use std::process::ExitCode;
 
 use crate::cli::NewArgs;
 use crate::commands::Ctx;
+use crate::commands::schema::Bench;
 use crate::error::CliError;
 use crate::output::Paint;
 use crate::project::{Project, resolve_revision};
@@ -54,7 +56,7 @@ pub(crate) fn exec(args: NewArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliErro
             }
         }
     }
-    let rev = NewRevision {
+    let mut rev = NewRevision {
         id,
         parents,
         message: args.message.clone(),
@@ -62,7 +64,24 @@ pub(crate) fn exec(args: NewArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliErro
         branch_labels,
         irreversible: args.irreversible,
         created: now_rfc3339(),
+        ..NewRevision::default()
     };
+    if args.autogenerate {
+        let bench = Bench::open(ctx, &project)?;
+        let result = bench.autogenerate(&project);
+        bench.close();
+        let (path, up, down) = result?;
+        let shown = project.config.show(&path);
+        if up.is_empty() {
+            ctx.out.status(format!("no difference between the migrations' head and {shown}; no revision written"));
+            return Ok(ExitCode::SUCCESS);
+        }
+        for note in &up.notes {
+            ctx.out.warn(format!("check the generated file: {note}"));
+        }
+        rev.autocommit = up.needs_autocommit() || down.needs_autocommit();
+        rev.body = Some((up.script(), down.script()));
+    }
     let path = rev.write(&project.config.migrations_dir, &project.config.migrations_display)?;
     write_created(ctx, &project, &rev, &path);
     Ok(ExitCode::SUCCESS)

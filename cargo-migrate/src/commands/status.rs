@@ -1,10 +1,12 @@
-//! `cargo migrate status`: applied, pending, changed and missing revisions, and a dirty one.
+//! `cargo migrate status`: applied, pending, changed and missing revisions, a dirty one, and
+//! drift (the schema held against what the applied revisions produce).
 
 use std::process::ExitCode;
 
 use serde_json::json;
 
 use crate::cli::JsonOnly;
+use crate::commands::schema::Bench;
 use crate::commands::{Ctx, db, text};
 use crate::error::CliError;
 use crate::output::Paint;
@@ -19,8 +21,23 @@ pub(crate) fn exec(args: JsonOnly, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliErr
         Ok::<_, migrate_core::Error>((status, history))
     });
     let dialect = session.db.dialect();
+    let (status, history) = match result {
+        Ok(r) => r,
+        Err(e) => {
+            session.close();
+            return Err(db::error(e, &project.config));
+        }
+    };
+    // Drift, when the applied revisions are all known and none is dirty.
+    let drift = if status.dirty.is_none() && status.missing.is_empty() {
+        let bench = Bench::open(ctx, &project)?;
+        let drift = bench.drift(&project, &session.db);
+        bench.close();
+        Some(drift?.changes.differences())
+    } else {
+        None
+    };
     session.close();
-    let (status, history) = result.map_err(|e| db::error(e, &project.config))?;
     let graph = &project.graph;
     let row = |id: &str| history.iter().find(|h| h.revision == id);
     if args.json.json {
@@ -51,6 +68,7 @@ pub(crate) fn exec(args: JsonOnly, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliErr
             "changed": changed,
             "missing": status.missing,
             "dirty": status.dirty.as_ref().map(|d| json!({ "revision": d.revision, "message": d.to_string() })),
+            "drift": drift,
         }));
         return Ok(ExitCode::SUCCESS);
     }
@@ -82,6 +100,22 @@ pub(crate) fn exec(args: JsonOnly, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliErr
         for m in &status.missing {
             out.line(format!("  {} {}", out.paint(Paint::Bad, "?"), out.paint(Paint::Rev, m)));
         }
+    }
+    match &drift {
+        Some(list) if list.is_empty() => {
+            out.line(format!("Schema: {} as its revisions make it", out.paint(Paint::Good, "✓")))
+        }
+        Some(list) => {
+            out.line(format!(
+                "{} ({}): the schema is not what its revisions make it",
+                out.paint(Paint::Bad, "Drift"),
+                list.len()
+            ));
+            for d in list {
+                out.line(format!("  {} {d}", out.paint(Paint::Bad, "≠")));
+            }
+        }
+        None => {}
     }
     if let Some(d) = &status.dirty {
         out.line(format!("{} {d}", out.paint(Paint::Bad, "Dirty:")));

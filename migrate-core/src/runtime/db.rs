@@ -74,6 +74,7 @@ impl Db {
                 let file = options.get_filename();
                 let in_memory = file.as_os_str().is_empty()
                     || file.to_string_lossy().starts_with(':')
+                    || url.contains(":memory:")
                     || url.contains("mode=memory");
                 if !create && !in_memory && !file.exists() {
                     return Err(Error::Connect {

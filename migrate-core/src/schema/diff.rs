@@ -103,6 +103,79 @@ pub enum Change {
 }
 
 impl Change {
+    /// The difference this change repairs, said of the schema it leads to: what that schema
+    /// has that the other one lacks (`missing`), what it does not have (`extra`), and what
+    /// differs.
+    pub fn describe(&self) -> String {
+        let of = |t: &Name| format!(" on {t}");
+        match self {
+            Change::CreateSchema(s) => format!("schema {s}: missing"),
+            Change::DropSchema(s) => format!("schema {s}: extra"),
+            Change::CreateEnum(n, _) => format!("type {n}: missing"),
+            Change::DropEnum(n, _) => format!("type {n}: extra"),
+            Change::AddEnumValue { name, value, .. } => format!("type {name}: label '{value}' missing"),
+            Change::RecreateEnum { name, from, to, .. } => {
+                format!("type {name}: labels are ({}), expected ({})", from.join(", "), to.join(", "))
+            }
+            Change::CreateSequence(n, _) => format!("sequence {n}: missing"),
+            Change::AlterSequence(n, _) => format!("sequence {n}: differs"),
+            Change::DropSequence(n, _) => format!("sequence {n}: extra"),
+            Change::CreateTable(t) => format!("table {}: missing", t.name),
+            Change::DropTable(t) => format!("table {}: extra", t.name),
+            Change::AddColumn(t, c) => format!("column {t}.{}: missing", c.name),
+            Change::DropColumn(t, c) => format!("column {t}.{}: extra", c.name),
+            Change::AlterColumn { table, from, to } => {
+                format!("column {table}.{}: is {}, expected {}", to.name, column_summary(from), column_summary(to))
+            }
+            Change::RebuildTable { from, to } => {
+                let mut parts = Vec::new();
+                for c in &to.columns {
+                    match from.column(&c.name) {
+                        None => parts.push(format!("column {} missing", c.name)),
+                        Some(old) if old != c => parts.push(format!(
+                            "column {} is {}, expected {}",
+                            c.name,
+                            column_summary(old),
+                            column_summary(c)
+                        )),
+                        Some(_) => {}
+                    }
+                }
+                for c in from.columns.iter().filter(|c| to.column(&c.name).is_none()) {
+                    parts.push(format!("column {} extra", c.name));
+                }
+                if from.primary_key != to.primary_key {
+                    parts.push("primary key differs".to_owned());
+                }
+                if sorted(&from.uniques) != sorted(&to.uniques) || sorted(&from.checks) != sorted(&to.checks) {
+                    parts.push("constraints differ".to_owned());
+                }
+                if sorted(&from.foreign_keys) != sorted(&to.foreign_keys) {
+                    parts.push("foreign keys differ".to_owned());
+                }
+                format!("table {}: {}", to.name, parts.join("; "))
+            }
+            Change::AddPrimaryKey(t, k) => format!("primary key ({}){}: missing", k.columns.join(", "), of(t)),
+            Change::DropPrimaryKey(t, k) => format!("primary key ({}){}: extra", k.columns.join(", "), of(t)),
+            Change::AddUnique(t, k) => format!("unique ({}){}: missing", k.columns.join(", "), of(t)),
+            Change::DropUnique(t, k) => format!("unique ({}){}: extra", k.columns.join(", "), of(t)),
+            Change::AddCheck(t, c) => format!("check {}{}: missing", c.name.as_deref().unwrap_or(&c.expr), of(t)),
+            Change::DropCheck(t, c) => format!("check {}{}: extra", c.name.as_deref().unwrap_or(&c.expr), of(t)),
+            Change::AddForeignKey(t, fk) => {
+                format!("foreign key ({}) → {}{}: missing", fk.columns.join(", "), fk.ref_table, of(t))
+            }
+            Change::DropForeignKey(t, fk) => {
+                format!("foreign key ({}) → {}{}: extra", fk.columns.join(", "), fk.ref_table, of(t))
+            }
+            Change::CreateIndex(t, i) => format!("index {}{}: missing", i.name, of(t)),
+            Change::DropIndex(t, i) => format!("index {}{}: extra", i.name, of(t)),
+            Change::CreateView(v) => format!("view {}: missing", v.name),
+            Change::DropView(v) => format!("view {}: extra", v.name),
+            Change::CreateTrigger(t, tr) => format!("trigger {}{}: missing", tr.name, of(t)),
+            Change::DropTrigger(t, tr) => format!("trigger {}{}: extra", tr.name, of(t)),
+        }
+    }
+
     /// Why the change loses data, when it can.
     pub fn destructive(&self) -> Option<String> {
         match self {
@@ -145,6 +218,39 @@ pub struct Changes {
 }
 
 impl Changes {
+    /// What differs, one line per change (see [`Change::describe`]). Changes that only bring
+    /// down and put back something another change touches (a view over an altered table) are
+    /// left out.
+    pub fn differences(&self) -> Vec<String> {
+        let created: BTreeSet<String> = self
+            .changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::CreateView(v) => Some(format!("view {}", v.name)),
+                Change::AddForeignKey(t, fk) => Some(format!("fk {t} {fk:?}")),
+                _ => None,
+            })
+            .collect();
+        let dropped_same = |key: String| created.contains(&key);
+        self.changes
+            .iter()
+            .filter(|c| match c {
+                // A view dropped and created the same is only making way.
+                Change::DropView(v) => !dropped_same(format!("view {}", v.name)),
+                Change::DropForeignKey(t, fk) => !dropped_same(format!("fk {t} {fk:?}")),
+                _ => true,
+            })
+            .filter(|c| match c {
+                Change::CreateView(v) => !self.changes.iter().any(|d| matches!(d, Change::DropView(o) if o == v)),
+                Change::AddForeignKey(t, fk) => {
+                    !self.changes.iter().any(|d| matches!(d, Change::DropForeignKey(ot, o) if o == fk && ot == t))
+                }
+                _ => true,
+            })
+            .map(Change::describe)
+            .collect()
+    }
+
     /// Whether the schemas are the same.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
@@ -518,6 +624,22 @@ impl<'s> Differ<'s> {
             }
         }
     }
+}
+
+/// A column's type, nullability and default, in a few words.
+fn column_summary(c: &Column) -> String {
+    let mut s = c.ty.clone();
+    s.push_str(if c.nullable { " NULL" } else { " NOT NULL" });
+    if let Some(d) = &c.default {
+        s.push_str(&format!(" DEFAULT {d}"));
+    }
+    if let Some(g) = &c.generated {
+        s.push_str(&format!(" AS ({})", g.expr));
+    }
+    if let Some(a) = c.auto {
+        s.push_str(&format!(" {a:?}"));
+    }
+    s
 }
 
 fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
