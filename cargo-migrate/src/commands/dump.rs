@@ -23,11 +23,7 @@ pub(crate) fn exec(args: DumpArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliErr
         bench.close();
         schema?
     };
-    let mut text = String::new();
-    for statement in schema.to_sql() {
-        text.push_str(&statement);
-        text.push_str(";\n\n");
-    }
+    let text = schema.to_sql().iter().map(|s| format!("{s};\n")).collect::<Vec<_>>().join("\n");
     match &args.output {
         Some(path) => {
             std::fs::write(path, &text)
@@ -39,7 +35,7 @@ pub(crate) fn exec(args: DumpArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliErr
                 path.display()
             ));
         }
-        None => ctx.out.script(&text),
+        None => ctx.out.script(text.trim_end()),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -222,33 +222,18 @@ impl Changes {
     /// down and put back something another change touches (a view over an altered table) are
     /// left out.
     pub fn differences(&self) -> Vec<String> {
-        let created: BTreeSet<String> = self
-            .changes
-            .iter()
-            .filter_map(|c| match c {
-                Change::CreateView(v) => Some(format!("view {}", v.name)),
-                Change::AddForeignKey(t, fk) => Some(format!("fk {t} {fk:?}")),
-                _ => None,
+        // A view, foreign key or index dropped and created unchanged is only making way.
+        let makes_way = |c: &Change| {
+            self.changes.iter().any(|other| match (c, other) {
+                (Change::DropView(a), Change::CreateView(b)) | (Change::CreateView(a), Change::DropView(b)) => a == b,
+                (Change::DropForeignKey(t, a), Change::AddForeignKey(u, b))
+                | (Change::AddForeignKey(t, a), Change::DropForeignKey(u, b)) => t == u && a == b,
+                (Change::DropIndex(t, a), Change::CreateIndex(u, b))
+                | (Change::CreateIndex(t, a), Change::DropIndex(u, b)) => t == u && a == b,
+                _ => false,
             })
-            .collect();
-        let dropped_same = |key: String| created.contains(&key);
-        self.changes
-            .iter()
-            .filter(|c| match c {
-                // A view dropped and created the same is only making way.
-                Change::DropView(v) => !dropped_same(format!("view {}", v.name)),
-                Change::DropForeignKey(t, fk) => !dropped_same(format!("fk {t} {fk:?}")),
-                _ => true,
-            })
-            .filter(|c| match c {
-                Change::CreateView(v) => !self.changes.iter().any(|d| matches!(d, Change::DropView(o) if o == v)),
-                Change::AddForeignKey(t, fk) => {
-                    !self.changes.iter().any(|d| matches!(d, Change::DropForeignKey(ot, o) if o == fk && ot == t))
-                }
-                _ => true,
-            })
-            .map(Change::describe)
-            .collect()
+        };
+        self.changes.iter().filter(|c| !makes_way(c)).map(Change::describe).collect()
     }
 
     /// Whether the schemas are the same.
