@@ -176,7 +176,14 @@ impl Db {
     pub async fn run_script(&self, sql: &str, origin: &str) -> Result<(), Error> {
         use super::backend::Backend;
         let statements = split(sql, self.dialect());
+        let sqlite = self.dialect() == crate::sql::Dialect::Sqlite;
         super::backend::on_backend!(self, pooled, c => {
+            if sqlite {
+                // SQLite checks DDL against the schema a connection last loaded, and reloads it
+                // only when a statement reads the database: read once, so a change another
+                // connection made is seen.
+                c.rows("SELECT count(*) FROM sqlite_schema").await.map_err(|f| f.database("reading the schema"))?;
+            }
             for s in &statements {
                 if let Err(f) = c.batch(&[s.sql.as_str()]).await {
                     return Err(Error::Script { origin: origin.to_owned(), line: s.line, message: f.message });

@@ -46,7 +46,6 @@ impl Changes {
             }
         }
         if autocommit {
-            out.push((None, "PRAGMA foreign_key_check".to_owned()));
             out.push((None, "COMMIT".to_owned()));
             out.push((None, "PRAGMA foreign_keys = ON".to_owned()));
         }
