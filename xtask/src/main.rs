@@ -52,6 +52,11 @@ fn bench() -> Result<(), String> {
     run("cargo", &["bench", "-p", "migrate-core", "--bench", "graph"], &[])?;
     run("cargo", &["bench", "-p", "migrate-macros", "--bench", "expand"], &[])?;
     run("cargo", &["bench", "-p", "migrate-core", "--bench", "apply", "--features", "sqlite,postgres,mysql"], &[])?;
+    run(
+        "cargo",
+        &["bench", "-p", "migrate-core", "--bench", "autogenerate", "--features", "sqlite,postgres,mysql"],
+        &[],
+    )?;
     run("cargo", &["bench", "-p", "cargo-migrate", "--bench", "commands"], &[])?;
     Ok(())
 }

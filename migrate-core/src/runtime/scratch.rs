@@ -171,8 +171,8 @@ impl Db {
         }))
     }
 
-    /// Runs a SQL text statement by statement, split as the database's own client would; a
-    /// failure names `origin` and the statement's line.
+    /// Runs a SQL text, split as the database's own client would, in as few round trips as the
+    /// server allows; a failure names `origin` and the failing statement's line.
     pub async fn run_script(&self, sql: &str, origin: &str) -> Result<(), Error> {
         use super::backend::Backend;
         let statements = split(sql, self.dialect());
@@ -184,10 +184,11 @@ impl Db {
                 // connection made is seen.
                 c.rows("SELECT count(*) FROM sqlite_schema").await.map_err(|f| f.database("reading the schema"))?;
             }
-            for s in &statements {
-                if let Err(f) = c.batch(&[s.sql.as_str()]).await {
-                    return Err(Error::Script { origin: origin.to_owned(), line: s.line, message: f.message });
-                }
+            // One round trip where the server takes several statements; the failing one is named.
+            let all: Vec<&str> = statements.iter().map(|s| s.sql.as_str()).collect();
+            if let Err(f) = c.batch(&all).await {
+                let line = statements.get(f.index).map_or(0, |s| s.line);
+                return Err(Error::Script { origin: origin.to_owned(), line, message: f.message });
             }
             Ok(())
         })
