@@ -11,9 +11,8 @@
 
 use std::time::{Duration, Instant};
 
-use migrate_core::schema::diff;
 use migrate_core::sql::Dialect;
-use migrate_core::{Db, Migrator, Options, RevisionGraph, Scratch, parse, schema_of_script};
+use migrate_core::{Db, Migrator, RevisionGraph, Scratch, parse};
 
 const TABLES: usize = 200;
 
@@ -52,15 +51,11 @@ async fn bench(dialect: Dialect, url: &str, iterations: usize) {
     let server = Db::connect(url).await.unwrap();
     let migrator = Migrator::new(graph());
     let schema_file: String = (0..TABLES).map(|i| table(i, i % 4 == 0)).collect();
-    let options = Options::default();
     let mut total = Vec::new();
     let mut scratch = Vec::new();
     for _ in 0..iterations {
         let start = Instant::now();
-        let head = migrator.head_schema(&server).await.unwrap();
-        let desired = schema_of_script(&server, &schema_file, "schema.sql", &options).await.unwrap();
-        let up = diff(&head, &desired);
-        let down = diff(&desired, &head);
+        let (up, down) = migrator.autogenerate(&server, &schema_file, "schema.sql").await.unwrap();
         assert_eq!(up.changes.len(), TABLES / 4);
         let _ = (up.script(), down.script());
         total.push(start.elapsed());

@@ -153,23 +153,34 @@ pub(crate) fn error(e: Error, config: &Config) -> CliError {
     CliError::Database { message: e.to_string(), help, exit }
 }
 
+/// Waits for Ctrl-C (SIGINT) or SIGTERM.
+pub(crate) async fn signalled() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
 /// A handle that cancels the run when the process gets Ctrl-C (SIGINT) or SIGTERM, listening
 /// only while the run is in progress.
 pub(crate) fn cancel_on_signals(session: &Session) -> Cancel {
     let cancel = Cancel::new();
     let on_signal = cancel.clone();
     session.runtime.spawn(async move {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            let Ok(mut term) = signal(SignalKind::terminate()) else { return };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
+        signalled().await;
         on_signal.cancel();
     });
     cancel

@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use migrate_core::schema::{Changes, Schema, diff};
-use migrate_core::{Db, Drift, Migrator, Options, drop_scratch_databases, schema_of_script};
+use migrate_core::schema::{Changes, Schema};
+use migrate_core::{Db, Drift, Migrator, drop_scratch_databases};
 
 use crate::commands::{Ctx, db};
 use crate::error::{CliError, code};
@@ -18,7 +18,6 @@ pub(crate) struct Bench {
     pub(crate) server: Db,
     /// The migrator, its scratch builds on `server`.
     pub(crate) migrator: Migrator,
-    options: Options,
 }
 
 impl Bench {
@@ -41,27 +40,16 @@ impl Bench {
         let server = runtime.block_on(Db::connect_existing(&url)).map_err(|e| db::error(e, config))?;
         // Ctrl-C or SIGTERM drops every scratch database before the process ends.
         runtime.spawn(async {
-            #[cfg(unix)]
-            {
-                use tokio::signal::unix::{SignalKind, signal};
-                let Ok(mut term) = signal(SignalKind::terminate()) else { return };
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            #[cfg(not(unix))]
-            let _ = tokio::signal::ctrl_c().await;
+            db::signalled().await;
             drop_scratch_databases().await;
             eprintln!("cancelled; scratch databases dropped");
             std::process::exit(i32::from(code::CANCELLED));
         });
-        let options = db::options(config);
         let migrator = Migrator::new(project.graph.clone())
-            .with_options(options.clone())
+            .with_options(db::options(config))
             .with_head_policy(config.head_policy())
             .with_dev_database(server.clone());
-        Ok(Self { runtime, server, migrator, options })
+        Ok(Self { runtime, server, migrator })
     }
 
     /// Runs an async call to completion.
@@ -74,31 +62,25 @@ impl Bench {
         self.block_on(self.migrator.head_schema(&self.server)).map_err(|e| db::error(e, &project.config))
     }
 
-    /// The schema the schema file describes, or `None` when there is no schema file.
-    pub(crate) fn desired(&self, project: &Project) -> Result<Option<(PathBuf, Schema)>, CliError> {
-        let Some(path) = project.config.schema_file() else { return Ok(None) };
-        let shown = project.config.show(&path);
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| CliError::Io { path: shown.clone(), message: e.to_string() })?;
-        let schema = self
-            .block_on(schema_of_script(&self.server, &text, &shown, &self.options))
-            .map_err(|e| db::error(e, &project.config))?;
-        Ok(Some((path, schema)))
-    }
-
-    /// The schema file's schema, or a configuration error saying how to make one.
-    pub(crate) fn require_desired(&self, project: &Project) -> Result<(PathBuf, Schema), CliError> {
-        self.desired(project)?.ok_or_else(|| CliError::Usage {
+    /// The schema file's path and text, or a usage error saying how to start one.
+    fn schema_file(&self, project: &Project) -> Result<(PathBuf, String), CliError> {
+        let path = project.config.schema_file().ok_or_else(|| CliError::Usage {
             message: "there is no schema file to compare with".to_owned(),
             help: "write the schema you want as DDL in schema.sql beside Cargo.toml (or name the file with `schema_file` in [package.metadata.migrate]); `cargo migrate dump > schema.sql` starts one from the migrations".to_owned(),
-        })
+        })?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| CliError::Io { path: project.config.show(&path), message: e.to_string() })?;
+        Ok((path, text))
     }
 
     /// The changes from the migrations' head to the schema file, and the way back.
     pub(crate) fn autogenerate(&self, project: &Project) -> Result<(PathBuf, Changes, Changes), CliError> {
-        let (path, desired) = self.require_desired(project)?;
-        let head = self.head(project)?;
-        Ok((path, diff(&head, &desired), diff(&desired, &head)))
+        let (path, text) = self.schema_file(project)?;
+        let shown = project.config.show(&path);
+        let (up, down) = self
+            .block_on(self.migrator.autogenerate(&self.server, &text, &shown))
+            .map_err(|e| db::error(e, &project.config))?;
+        Ok((path, up, down))
     }
 
     /// Drift of `database`.

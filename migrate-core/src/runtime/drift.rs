@@ -55,6 +55,25 @@ impl Migrator {
         scratch.schema(&self.options).await
     }
 
+    /// What a new revision must do to reach the schema `schema_sql` describes (a schema file):
+    /// the up and down changes between the migrations' head and that schema, both built in
+    /// scratch databases at the same time. Empty when the migrations already produce it.
+    pub async fn autogenerate(
+        &self,
+        server: impl Into<Db>,
+        schema_sql: &str,
+        origin: &str,
+    ) -> Result<(Changes, Changes), Error> {
+        let server = server.into();
+        let on = self.dev.clone().unwrap_or(server);
+        let (head, desired) = tokio::join!(
+            self.head_schema(&on),
+            super::scratch::schema_of_script(&on, schema_sql, origin, &self.options)
+        );
+        let (head, desired) = (head?, desired?);
+        Ok((diff(&head, &desired), diff(&desired, &head)))
+    }
+
     /// Drift: how the live database's schema differs from the one its applied revisions
     /// produce — a revision stamped but never applied, an index dropped by hand, a hot fix.
     /// Read-only on `db`; the expected schema is built in a scratch database.
