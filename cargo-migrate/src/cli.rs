@@ -119,6 +119,10 @@ pub(crate) enum Command {
     Diff(JsonOnly),
     /// Write a schema as DDL: the one the migrations produce, or the database's (--database).
     Dump(DumpArgs),
+    /// The stairway test: apply, revert and re-apply every revision in a scratch database,
+    /// comparing schemas, so that every downgrade is proven to undo its upgrade. Exit code 15
+    /// when one does not.
+    Test(TestArgs),
     /// Open a revision file in $EDITOR (or $VISUAL).
     Edit(EditArgs),
     /// Mark a revision left dirty by a failed run as applied or unapplied (MySQL).
@@ -250,6 +254,7 @@ impl Command {
             Self::History(a) => a.json.json || a.format == HistoryFormat::Json,
             Self::Show(a) => a.json.json,
             Self::Check(a) => a.json.json,
+            Self::Test(a) => a.json.json,
             _ => false,
         }
     }
@@ -344,6 +349,20 @@ pub(crate) struct CheckArgs {
     /// Check only the migration files, even when a database URL is given.
     #[arg(long)]
     pub(crate) offline: bool,
+    /// JSON output.
+    #[command(flatten)]
+    pub(crate) json: JsonArg,
+}
+
+/// `test`.
+#[derive(Debug, Args)]
+pub(crate) struct TestArgs {
+    /// Start testing at this revision (the ones before are applied without testing).
+    #[arg(long, value_name = "REV")]
+    pub(crate) from: Option<String>,
+    /// Stop after this revision.
+    #[arg(long, value_name = "REV")]
+    pub(crate) to: Option<String>,
     /// JSON output.
     #[command(flatten)]
     pub(crate) json: JsonArg,

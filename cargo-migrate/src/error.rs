@@ -39,6 +39,8 @@ pub(crate) mod code {
     pub(crate) const SCHEMA_DIFFERS: u8 = 13;
     /// The database's schema differs from the one its applied revisions produce (drift).
     pub(crate) const DRIFT: u8 = 14;
+    /// A downgrade does not undo its upgrade (`test`).
+    pub(crate) const DOWNGRADE_BROKEN: u8 = 15;
     /// The run was cancelled by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
     pub(crate) const CANCELLED: u8 = 130;
 }
@@ -61,6 +63,7 @@ Exit codes:
   12  the server accepts no writes (a standby or read-only server); nothing changed
   13  schema.sql differs from the schema the migrations produce (check)
   14  drift: the database's schema differs from what its applied revisions produce (check)
+  15  a downgrade does not undo its upgrade (test)
  130  the run was cancelled (Ctrl-C or SIGTERM); what it applied is reported";
 
 /// An expected failure.
@@ -247,6 +250,7 @@ impl CliError {
                 code::READ_ONLY => "migrate::read_only",
                 code::SCHEMA_DIFFERS => "migrate::schema_differs",
                 code::DRIFT => "migrate::drift",
+                code::DOWNGRADE_BROKEN => "migrate::downgrade_broken",
                 _ => "migrate::database",
             },
         }
@@ -442,7 +446,7 @@ mod tests {
 
     #[test]
     fn every_error_has_a_distinct_documented_code() {
-        for c in (0..=code::DRIFT).chain([code::CANCELLED]) {
+        for c in (0..=code::DOWNGRADE_BROKEN).chain([code::CANCELLED]) {
             assert!(EXIT_CODES_HELP.contains(&format!("\n {c:>3}  ")) || c == 0, "{c}");
         }
     }

@@ -384,6 +384,41 @@ impl RevisionGraph {
         }
     }
 
+    /// Plans reverting exactly one applied revision, `id`, which nothing applied may build on
+    /// or depend on (the stairway test reverts each revision right after applying it).
+    #[cfg_attr(not(feature = "runtime"), allow(dead_code))]
+    pub(crate) fn plan_revert(&self, applied: &Applied, id: &str) -> Result<Plan, PlanError> {
+        let i = self.resolve(id)?;
+        let mask = applied.mask(self);
+        if !mask[i] {
+            return Err(PlanError::NotApplied {
+                revision: self.migration(i).revision.clone(),
+                current: self.ids(&self.applied_heads(&mask)),
+            });
+        }
+        let above: Vec<usize> =
+            self.children(i).iter().chain(self.dependents(i)).copied().filter(|&c| mask[c]).collect();
+        if let Some(&c) = above.first() {
+            return Err(PlanError::NotApplied {
+                revision: format!(
+                    "{} (applied `{}` builds on it)",
+                    self.migration(i).revision,
+                    self.migration(c).revision
+                ),
+                current: self.ids(&self.applied_heads(&mask)),
+            });
+        }
+        let m = self.migration(i);
+        if let Down::Irreversible { reason } = &m.down {
+            return Err(PlanError::Irreversible {
+                revision: m.revision.clone(),
+                path: m.path.clone(),
+                reason: reason.clone(),
+            });
+        }
+        Ok(Plan::down(vec![i]))
+    }
+
     /// Plans a downgrade from `applied` to `target`: the applied descendants of the target,
     /// children first. Side branches that do not descend from the target stay applied.
     pub fn plan_downgrade(&self, applied: &Applied, target: &Target) -> Result<Plan, PlanError> {

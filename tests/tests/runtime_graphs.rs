@@ -218,3 +218,19 @@ async fn no_migrations_at_all() {
     m.check(&db).await.unwrap();
     assert!(migrate_core::Migrations::EMPTY.upgrade(&db).await.unwrap().steps.is_empty());
 }
+
+/// A `#[test]` proves every downgrade of `migrate!()`'s value: the example app's chain passes,
+/// on SQLite in memory and beside a PostgreSQL database, which stays untouched.
+#[tokio::test]
+async fn embedded_migrations_prove_their_downgrades() {
+    static MIGRATIONS: migrate_core::Migrations =
+        migrate_macros::migrate!("../../migrate-core/examples/app/migrations");
+    let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+    let report = MIGRATIONS.test_downgrades(&pool).await.unwrap();
+    assert!(report.passed(), "{:#?}", report.failures().collect::<Vec<_>>());
+    assert_eq!(report.steps.len(), 3);
+    let t = TestDb::new(Dialect::Postgres);
+    let report = MIGRATIONS.test_downgrades(&t.db().await).await.unwrap();
+    assert!(report.passed(), "{:#?}", report.failures().collect::<Vec<_>>());
+    assert!(t.tables().await.is_empty(), "the stairway ran in the database itself");
+}

@@ -20,6 +20,7 @@ mod run;
 mod schema;
 mod show;
 mod status;
+mod test;
 mod text;
 
 use std::process::ExitCode;
@@ -110,6 +111,7 @@ pub(crate) fn dispatch(cli: MigrateCli, ctx: &mut Ctx<'_>) -> ExitCode {
         Command::Check(a) => check::exec(a, ctx),
         Command::Diff(a) => diff::exec(a, ctx),
         Command::Dump(a) => dump::exec(a, ctx),
+        Command::Test(a) => test::exec(a, ctx),
         Command::Edit(a) => edit::exec(a, ctx),
         Command::Resolve(a) => resolve::exec(a, ctx),
         Command::Completions(a) => completions::exec(a, ctx),

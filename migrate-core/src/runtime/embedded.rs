@@ -61,4 +61,17 @@ impl Migrations {
     pub async fn check(&self, db: impl Into<Db>) -> Result<(), Error> {
         self.migrator()?.check(db).await.map(|_| ())
     }
+
+    /// The stairway test over every revision ([`Migrator::stairway`]), in a scratch database
+    /// beside `server`'s (an in-memory one for SQLite), for a `#[test]`:
+    ///
+    /// ```no_run
+    /// # async fn t(pool: sqlx::SqlitePool, migrations: &migrate_core::Migrations) {
+    /// let report = migrations.test_downgrades(&pool).await.unwrap();
+    /// assert!(report.passed(), "{:#?}", report.failures().collect::<Vec<_>>());
+    /// # }
+    /// ```
+    pub async fn test_downgrades(&self, server: impl Into<Db>) -> Result<super::StairwayReport, Error> {
+        self.migrator()?.stairway(server, None, None).await
+    }
 }

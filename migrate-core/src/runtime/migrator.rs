@@ -62,6 +62,8 @@ pub(super) enum Op<'t> {
     Downgrade(&'t Target),
     Stamp(&'t Target, bool),
     Resolve(&'t str, super::error::Resolution),
+    /// Revert exactly this revision (the stairway test).
+    Revert(&'t str),
 }
 
 impl Migrator {
@@ -174,6 +176,11 @@ impl Migrator {
     /// A downgrade past an irreversible revision is refused before anything changes.
     pub async fn downgrade(&self, db: impl Into<Db>, target: &Target) -> Result<Report, Error> {
         self.locked(&db.into(), Op::Downgrade(target)).await
+    }
+
+    /// Reverts exactly `revision`, which nothing applied may build on.
+    pub(super) async fn revert(&self, db: &Db, revision: &str) -> Result<Report, Error> {
+        self.locked(db, Op::Revert(revision)).await
     }
 
     /// Records the database as being at `target` without running SQL; `purge` first removes
@@ -292,6 +299,7 @@ impl Migrator {
             Op::Stamp(t, true) => self.graph.plan_stamp(&Applied::default(), t)?,
             Op::Stamp(t, false) => self.graph.plan_stamp(&judged.applied, t)?,
             Op::Resolve(..) => Plan::default(),
+            Op::Revert(id) => self.graph.plan_revert(&judged.applied, id)?,
         };
         let stamp = matches!(op, Op::Stamp(..));
         let whole = self.options.all_or_nothing && !stamp && !plan.is_empty();

@@ -45,6 +45,7 @@ mod scratch;
 mod server;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod stairway;
 mod state;
 
 /// The sqlx this crate is built with, for building pools of a matching version.
@@ -59,3 +60,4 @@ pub use migrator::Migrator;
 pub use probe::LastState;
 pub use report::{AppliedRevision, LogEntry, Report, Status, StepReport};
 pub use scratch::{Scratch, drop_scratch_databases, schema_of_script};
+pub use stairway::{StairwayOutcome, StairwayReport, StairwayStep};

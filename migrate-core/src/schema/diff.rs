@@ -128,12 +128,13 @@ impl Change {
                 format!("column {table}.{}: is {}, expected {}", to.name, column_summary(from), column_summary(to))
             }
             Change::RebuildTable { from, to } => {
+                let t = &to.name;
                 let mut parts = Vec::new();
                 for c in &to.columns {
                     match from.column(&c.name) {
-                        None => parts.push(format!("column {} missing", c.name)),
+                        None => parts.push(format!("column {t}.{}: missing", c.name)),
                         Some(old) if old != c => parts.push(format!(
-                            "column {} is {}, expected {}",
+                            "column {t}.{}: is {}, expected {}",
                             c.name,
                             column_summary(old),
                             column_summary(c)
@@ -142,18 +143,18 @@ impl Change {
                     }
                 }
                 for c in from.columns.iter().filter(|c| to.column(&c.name).is_none()) {
-                    parts.push(format!("column {} extra", c.name));
+                    parts.push(format!("column {t}.{}: extra", c.name));
                 }
                 if from.primary_key != to.primary_key {
-                    parts.push("primary key differs".to_owned());
+                    parts.push(format!("table {t}: primary key differs"));
                 }
                 if sorted(&from.uniques) != sorted(&to.uniques) || sorted(&from.checks) != sorted(&to.checks) {
-                    parts.push("constraints differ".to_owned());
+                    parts.push(format!("table {t}: unique or check constraints differ"));
                 }
                 if sorted(&from.foreign_keys) != sorted(&to.foreign_keys) {
-                    parts.push("foreign keys differ".to_owned());
+                    parts.push(format!("table {t}: foreign keys differ"));
                 }
-                format!("table {}: {}", to.name, parts.join("; "))
+                parts.join("; ")
             }
             Change::AddPrimaryKey(t, k) => format!("primary key ({}){}: missing", k.columns.join(", "), of(t)),
             Change::DropPrimaryKey(t, k) => format!("primary key ({}){}: extra", k.columns.join(", "), of(t)),

@@ -1,0 +1,180 @@
+//! The stairway test: every revision, in topological order, applied, reverted and applied again
+//! in a scratch database, with the schema read by introspection before and after, so that a
+//! downgrade that leaves a trace (or removes too much) is named with what it left.
+
+use std::fmt;
+
+use super::db::Db;
+use super::error::Error;
+use super::migrator::Migrator;
+use super::scratch::Scratch;
+use crate::Down;
+use crate::Target;
+use crate::schema::{Schema, diff};
+
+/// What happened to one revision in the stairway test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StairwayOutcome {
+    /// Up, down and up again; the downgrade restored the schema exactly.
+    Clean,
+    /// Irreversible: applied only, with its stated reason.
+    Skipped {
+        /// Why it cannot be undone.
+        reason: String,
+    },
+    /// The downgrade did not restore the schema from before the upgrade. Each line names an
+    /// object the downgrade left (`extra`), removed (`missing`) or changed.
+    LeavesDifferences(Vec<String>),
+    /// Applying it a second time gave a different schema from the first time.
+    NotRepeatable(Vec<String>),
+    /// A statement failed (the upgrade, the downgrade, or the second upgrade).
+    Failed(String),
+}
+
+/// One revision's result.
+#[derive(Debug, Clone)]
+pub struct StairwayStep {
+    /// The revision.
+    pub revision: String,
+    /// Its file.
+    pub path: String,
+    /// What happened.
+    pub outcome: StairwayOutcome,
+}
+
+/// The stairway test's result, revision by revision.
+#[derive(Debug, Clone, Default)]
+pub struct StairwayReport {
+    /// Every revision tested, in the order tested.
+    pub steps: Vec<StairwayStep>,
+}
+
+impl StairwayReport {
+    /// Whether every downgrade undid its upgrade (skipped irreversible revisions pass).
+    pub fn passed(&self) -> bool {
+        self.failures().next().is_none()
+    }
+
+    /// The revisions that did not pass.
+    pub fn failures(&self) -> impl Iterator<Item = &StairwayStep> {
+        self.steps.iter().filter(|s| !matches!(s.outcome, StairwayOutcome::Clean | StairwayOutcome::Skipped { .. }))
+    }
+}
+
+impl fmt::Display for StairwayStep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.outcome {
+            StairwayOutcome::Clean => write!(f, "{} ({}): up, down, up: clean", self.revision, self.path),
+            StairwayOutcome::Skipped { reason } => {
+                write!(f, "{} ({}): irreversible, not downgraded: {reason}", self.revision, self.path)
+            }
+            StairwayOutcome::LeavesDifferences(d) => write!(
+                f,
+                "{} ({}): its downgrade does not restore the schema from before its upgrade:{}",
+                self.revision,
+                self.path,
+                d.iter().map(|l| format!("\n  - {l}")).collect::<String>()
+            ),
+            StairwayOutcome::NotRepeatable(d) => write!(
+                f,
+                "{} ({}): applied again after its downgrade, it gives a different schema:{}",
+                self.revision,
+                self.path,
+                d.iter().map(|l| format!("\n  - {l}")).collect::<String>()
+            ),
+            StairwayOutcome::Failed(m) => write!(f, "{} ({}): {m}", self.revision, self.path),
+        }
+    }
+}
+
+impl Migrator {
+    /// The stairway test, in a scratch database beside `server`'s (never in it; SQLite: in
+    /// memory): for every revision in topological order (only those from `from` to `to` when
+    /// given; the ones before are applied without testing), the schema is read, the revision
+    /// applied, reverted, compared with what was read, and applied again. Irreversible
+    /// revisions are applied and skipped.
+    pub async fn stairway(
+        &self,
+        server: impl Into<Db>,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<StairwayReport, Error> {
+        let server = server.into();
+        let on = self.dev.clone().unwrap_or(server);
+        let order: Vec<usize> = self.graph.topological_order().to_vec();
+        let position = |id: Option<&str>, default: usize| -> Result<usize, Error> {
+            match id {
+                None => Ok(default),
+                Some(id) => {
+                    let i = self.graph.resolve(id)?;
+                    Ok(order.iter().position(|&x| x == i).unwrap_or(default))
+                }
+            }
+        };
+        let first = position(from, 0)?;
+        let last = position(to, order.len().saturating_sub(1))?;
+        let mut quiet = self.clone();
+        quiet.options.on_event = None;
+        quiet.backup = None;
+        let mut scratch = Scratch::create(&on, "stairway").await?;
+        let mut report = StairwayReport::default();
+        let result = async {
+            for (k, &i) in order.iter().enumerate() {
+                let m = self.graph.migration(i);
+                let target = Target::Revision(m.revision.clone());
+                if k < first || k > last {
+                    if k > last {
+                        break;
+                    }
+                    quiet.upgrade(scratch.db(), &target).await?;
+                    continue;
+                }
+                let outcome = match quiet.step(&scratch, m.revision.as_str(), &m.down).await {
+                    Ok(outcome) => outcome,
+                    Err(e) => StairwayOutcome::Failed(e.to_string()),
+                };
+                let broken = !matches!(outcome, StairwayOutcome::Clean | StairwayOutcome::Skipped { .. });
+                report.steps.push(StairwayStep { revision: m.revision.clone(), path: m.path.clone(), outcome });
+                if broken {
+                    // Start again from a clean database at the same point, so one bad
+                    // downgrade does not hide the next revision's result.
+                    let fresh = Scratch::create(&on, "stairway").await?;
+                    std::mem::replace(&mut scratch, fresh).drop().await;
+                    for &j in &order[..=k] {
+                        let target = Target::Revision(self.graph.migration(j).revision.clone());
+                        quiet.upgrade(scratch.db(), &target).await?;
+                    }
+                }
+            }
+            Ok::<_, Error>(())
+        }
+        .await;
+        scratch.drop().await;
+        result.map(|()| report)
+    }
+
+    /// One stair: read, up, read, down, compare, up, compare.
+    async fn step(&self, scratch: &Scratch, revision: &str, down: &Down) -> Result<StairwayOutcome, Error> {
+        let options = &self.options;
+        let before: Schema = scratch.schema(options).await?;
+        self.upgrade(scratch.db(), &Target::Revision(revision.to_owned())).await?;
+        let after = scratch.schema(options).await?;
+        if let Down::Irreversible { reason } = down {
+            return Ok(StairwayOutcome::Skipped { reason: reason.clone() });
+        }
+        self.revert(scratch.db(), revision).await?;
+        let reverted = scratch.schema(options).await?;
+        let left = diff(&reverted, &before);
+        if !left.is_empty() {
+            return Ok(StairwayOutcome::LeavesDifferences(left.differences()));
+        }
+        self.upgrade(scratch.db(), &Target::Revision(revision.to_owned())).await?;
+        let again = scratch.schema(options).await?;
+        let changed = diff(&again, &after);
+        if !changed.is_empty() {
+            return Ok(StairwayOutcome::NotRepeatable(changed.differences()));
+        }
+        Ok(StairwayOutcome::Clean)
+    }
+}
