@@ -111,14 +111,18 @@ pub(crate) enum Command {
     /// from --database-url, DATABASE_URL or .env (not from the metadata or the embedded default):
     /// it must be at the head with nothing edited, missing or dirty, and its schema what its
     /// revisions produce (no drift). When schema.sql exists, the migrations must produce it.
+    /// The lint runs (errors fail), and the stairway test where scratch databases are at hand.
     /// Exit codes: 4 broken chain, 5 behind, 6 checksum changed, 9 dirty, 10 missing,
-    /// 13 schema.sql differs, 14 drift.
+    /// 13 schema.sql differs, 14 drift, 15 a downgrade does not undo its upgrade, 16 lint error.
     Check(CheckArgs),
     /// Print the SQL that takes the migrations' head to the schema file (schema.sql); nothing
     /// when they agree.
     Diff(JsonOnly),
     /// Write a schema as DDL: the one the migrations produce, or the database's (--database).
     Dump(DumpArgs),
+    /// Lint the migrations' SQL for statements that lock tables, lose data or fail at run time.
+    /// Exit code 16 when there is an error; warnings alone pass.
+    Lint(LintArgs),
     /// The stairway test: apply, revert and re-apply every revision in a scratch database,
     /// comparing schemas, so that every downgrade is proven to undo its upgrade. Exit code 15
     /// when one does not.
@@ -255,6 +259,7 @@ impl Command {
             Self::Show(a) => a.json.json,
             Self::Check(a) => a.json.json,
             Self::Test(a) => a.json.json,
+            Self::Lint(a) => a.json.json,
             _ => false,
         }
     }
@@ -352,6 +357,28 @@ pub(crate) struct CheckArgs {
     /// JSON output.
     #[command(flatten)]
     pub(crate) json: JsonArg,
+}
+
+/// `lint`.
+#[derive(Debug, Args)]
+pub(crate) struct LintArgs {
+    /// The SQL dialect (default: the database URL's).
+    #[arg(long, value_enum, value_name = "DIALECT")]
+    pub(crate) dialect: Option<DialectArg>,
+    /// JSON output.
+    #[command(flatten)]
+    pub(crate) json: JsonArg,
+}
+
+/// A SQL dialect on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DialectArg {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL or MariaDB.
+    Mysql,
 }
 
 /// `test`.

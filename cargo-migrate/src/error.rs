@@ -41,6 +41,8 @@ pub(crate) mod code {
     pub(crate) const DRIFT: u8 = 14;
     /// A downgrade does not undo its upgrade (`test`).
     pub(crate) const DOWNGRADE_BROKEN: u8 = 15;
+    /// The lint found an error (`lint`, `check`).
+    pub(crate) const LINT: u8 = 16;
     /// The run was cancelled by Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
     pub(crate) const CANCELLED: u8 = 130;
 }
@@ -64,6 +66,7 @@ Exit codes:
   13  schema.sql differs from the schema the migrations produce (check)
   14  drift: the database's schema differs from what its applied revisions produce (check)
   15  a downgrade does not undo its upgrade (test)
+  16  the lint found an error: a statement that locks a table for long, loses data or fails (lint, check)
  130  the run was cancelled (Ctrl-C or SIGTERM); what it applied is reported";
 
 /// An expected failure.
@@ -251,6 +254,7 @@ impl CliError {
                 code::SCHEMA_DIFFERS => "migrate::schema_differs",
                 code::DRIFT => "migrate::drift",
                 code::DOWNGRADE_BROKEN => "migrate::downgrade_broken",
+                code::LINT => "migrate::lint",
                 _ => "migrate::database",
             },
         }
@@ -446,7 +450,7 @@ mod tests {
 
     #[test]
     fn every_error_has_a_distinct_documented_code() {
-        for c in (0..=code::DOWNGRADE_BROKEN).chain([code::CANCELLED]) {
+        for c in (0..=code::LINT).chain([code::CANCELLED]) {
             assert!(EXIT_CODES_HELP.contains(&format!("\n {c:>3}  ")) || c == 0, "{c}");
         }
     }

@@ -35,7 +35,13 @@ fn a_backup_is_written_before_changes_and_only_then() {
         assert!(again.ok().contains("Nothing to do"), "{}", again.stdout);
         assert_eq!(files(backups.path()), first, "{backend:?}");
         // The next change backs up the state it starts from, and says where.
-        pkg.revision("b2b2b2b2b2b2", "email", "ALTER TABLE users ADD email text;", "SELECT 1;", &[]);
+        pkg.revision(
+            "b2b2b2b2b2b2",
+            "email",
+            "ALTER TABLE users ADD email text;",
+            "ALTER TABLE users DROP COLUMN email;",
+            &[],
+        );
         std::thread::sleep(std::time::Duration::from_millis(1100));
         let run = pkg.run(&["upgrade", "--backup", dir]);
         assert!(run.ok().contains("Backed up to "), "{backend:?}: {}", run.stdout);

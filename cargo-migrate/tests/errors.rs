@@ -127,7 +127,13 @@ fn check_exit_codes() {
     pkg.run(&["check"]).ok();
 
     // Behind.
-    pkg.revision("b2b2b2b2b2b2", "add email", "ALTER TABLE users ADD email text;", "SELECT 1;", &[]);
+    pkg.revision(
+        "b2b2b2b2b2b2",
+        "add email",
+        "ALTER TABLE users ADD email text;",
+        "ALTER TABLE users DROP COLUMN email;",
+        &[],
+    );
     let behind = pkg.run(&["check"]);
     behind.code(5);
     assert!(behind.stderr.contains("1 revision(s) pending (b2b2b2b2b2b2)"), "{}", behind.stderr);

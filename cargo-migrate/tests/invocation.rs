@@ -11,7 +11,13 @@ use common::Package;
 
 fn two(pkg: &Package) {
     pkg.revision("a1a1a1a1a1a1", "create users", "CREATE TABLE users (id int);", "DROP TABLE users;", &[]);
-    pkg.revision("b2b2b2b2b2b2", "add email", "ALTER TABLE users ADD email text;", "SELECT 1;", &[]);
+    pkg.revision(
+        "b2b2b2b2b2b2",
+        "add email",
+        "ALTER TABLE users ADD email text;",
+        "ALTER TABLE users DROP COLUMN email;",
+        &[],
+    );
 }
 
 #[test]

@@ -24,7 +24,13 @@ fn two_branches(pkg: &Package) {
         "DROP TABLE ours_t;",
         &["--head", "a0a0a0a0a0a0", "--branch-label", "ours", "--depends-on", "a0a0a0a0a0a0"],
     );
-    pkg.revision("b2b2b2b2b2b2", "ours two", "ALTER TABLE ours_t ADD x int;", "SELECT 1;", &["--head", "ours@head"]);
+    pkg.revision(
+        "b2b2b2b2b2b2",
+        "ours two",
+        "ALTER TABLE ours_t ADD x int;",
+        "ALTER TABLE ours_t DROP COLUMN x;",
+        &["--head", "ours@head"],
+    );
 }
 
 #[test]

@@ -24,6 +24,8 @@ mod embedded;
 #[doc(hidden)]
 pub mod fuzzing;
 mod graph;
+#[cfg(feature = "lint")]
+pub mod lint;
 mod migration;
 mod parse;
 mod plan;

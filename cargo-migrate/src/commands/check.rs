@@ -3,8 +3,10 @@
 //! When a database URL is given for the run (`--database-url`, `DATABASE_URL` or `.env`), the
 //! database must also be at the head with no edited, missing or dirty revision, and its schema
 //! must be what its applied revisions produce (no drift). When a schema file exists, the
-//! migrations must produce it. Each failure has its own exit code: 4 broken chain, 5 behind,
-//! 6 checksum changed, 9 dirty, 10 missing, 13 schema file differs, 14 drift.
+//! migrations must produce it. The lint runs (errors fail, warnings are printed), and so does the
+//! stairway test where a scratch server is at hand. Each failure has its own exit code: 4 broken
+//! chain, 5 behind, 6 checksum changed, 9 dirty, 10 missing, 13 schema file differs, 14 drift,
+//! 15 a downgrade does not undo its upgrade, 16 lint error.
 
 use std::process::ExitCode;
 
@@ -12,7 +14,7 @@ use serde_json::json;
 
 use crate::cli::CheckArgs;
 use crate::commands::schema::{Bench, listed};
-use crate::commands::{Ctx, db, report};
+use crate::commands::{Ctx, db, lint, report};
 use crate::error::{CliError, code};
 use crate::output::Paint;
 
@@ -66,10 +68,63 @@ pub(crate) fn exec(args: CheckArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliEr
     let mut findings: Vec<(u8, String)> = Vec::new();
     let mut bench: Option<Bench> = None;
 
+    // The lint: errors fail the check, warnings are printed.
+    let dialect = lint::dialect_of(&project);
+    let linted = migrate_core::lint::lint(graph, dialect);
+    let lint_errors: Vec<&migrate_core::lint::Finding> =
+        linted.iter().filter(|f| f.severity == migrate_core::lint::Severity::Error).collect();
+    if !args.json.json {
+        lint::show(ctx.out, &linted);
+    }
+    if !lint_errors.is_empty() {
+        findings.push((
+            code::LINT,
+            format!(
+                "the lint found {} error(s) for {} (listed above; `cargo migrate lint` for details)",
+                lint_errors.len(),
+                dialect.name()
+            ),
+        ));
+    }
+    let lint_json =
+        json!({ "dialect": dialect.name(), "findings": linted.iter().map(lint::finding_json).collect::<Vec<_>>() });
+
+    // The stairway: where scratch databases cost nothing (SQLite in memory) or a server was
+    // named for this run.
+    let mut stairway_json = serde_json::Value::Null;
+    let scratch_ok = dialect == migrate_core::sql::Dialect::Sqlite
+        || project.config.database.source.is_explicit()
+        || ctx.global.dev_url.is_some()
+        || project.config.metadata.dev_url.is_some();
+    if !args.offline && !graph.is_empty() && scratch_ok {
+        let b = Bench::open(ctx, &project)?;
+        let report = b.block_on(b.migrator.stairway(&b.server, None, None)).map_err(|e| db::error(e, &project.config));
+        bench = Some(b);
+        let report = report?;
+        let failed: Vec<String> = report.failures().map(|s| s.to_string()).collect();
+        stairway_json = json!({ "ok": failed.is_empty(), "tested": report.steps.len(), "failures": failed });
+        if failed.is_empty() {
+            if !args.json.json {
+                ctx.out.info(format!(
+                    "{} downgrades: each of {} revision(s) undoes its upgrade",
+                    ctx.out.paint(Paint::Good, "✓"),
+                    report.steps.len()
+                ));
+            }
+        } else {
+            findings.push((code::DOWNGRADE_BROKEN, failed.join("\n")));
+        }
+    } else if !args.offline && !graph.is_empty() && !args.json.json {
+        ctx.out.status("downgrades not tested: no server for scratch databases was given for this run (--database-url, DATABASE_URL or --dev-url); `cargo migrate test` tests them");
+    }
+
     // The schema file against the schema the migrations produce.
     let mut schema_json = serde_json::Value::Null;
     if let (false, Some(path)) = (args.offline, project.config.schema_file()) {
-        let b = Bench::open(ctx, &project)?;
+        let b = match bench.take() {
+            Some(b) => b,
+            None => Bench::open(ctx, &project)?,
+        };
         let (_, up, _) = b.autogenerate(&project)?;
         let shown = project.config.show(&path);
         let differences = up.differences();
@@ -165,7 +220,7 @@ pub(crate) fn exec(args: CheckArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliEr
         session.close();
         let list: Vec<_> = findings
             .iter()
-            .filter(|(c, _)| *c != code::SCHEMA_DIFFERS)
+            .filter(|(c, _)| ![code::SCHEMA_DIFFERS, code::LINT, code::DOWNGRADE_BROKEN].contains(c))
             .map(|(c, m)| json!({ "exit_code": c, "message": m }))
             .collect();
         database_json = json!({
@@ -178,7 +233,9 @@ pub(crate) fn exec(args: CheckArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliEr
             "drift": drift_list,
             "findings": list,
         });
-        if findings.iter().all(|(c, _)| *c == code::SCHEMA_DIFFERS) && !args.json.json {
+        if findings.iter().all(|(c, _)| [code::SCHEMA_DIFFERS, code::LINT, code::DOWNGRADE_BROKEN].contains(c))
+            && !args.json.json
+        {
             ctx.out.info(format!(
                 "{} database: at {}, schema as its revisions make it ({})",
                 ctx.out.paint(Paint::Good, "✓"),
@@ -194,7 +251,7 @@ pub(crate) fn exec(args: CheckArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliEr
     let exit = findings
         .iter()
         .map(|(c, _)| *c)
-        .find(|c| *c != code::SCHEMA_DIFFERS)
+        .find(|c| ![code::SCHEMA_DIFFERS, code::LINT, code::DOWNGRADE_BROKEN].contains(c))
         .or(findings.first().map(|(c, _)| *c))
         .unwrap_or(code::OK);
     if args.json.json {
@@ -202,6 +259,8 @@ pub(crate) fn exec(args: CheckArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliEr
             "ok": findings.is_empty(),
             "exit_code": exit,
             "chain": chain_json,
+            "lint": lint_json,
+            "downgrades": stairway_json,
             "schema": schema_json,
             "database": database_json,
         }));

@@ -12,6 +12,7 @@ mod edit;
 mod heads;
 mod history;
 mod init;
+mod lint;
 mod merge;
 mod new;
 mod rebase;
@@ -83,7 +84,7 @@ impl<'o> Ctx<'o> {
         }
         let project = Project::load(config)?;
         for w in project.graph.warnings() {
-            self.out.warn(format!("{w}; {}", w.help()));
+            self.out.warn(w.to_string());
         }
         Ok(project)
     }
@@ -112,6 +113,7 @@ pub(crate) fn dispatch(cli: MigrateCli, ctx: &mut Ctx<'_>) -> ExitCode {
         Command::Diff(a) => diff::exec(a, ctx),
         Command::Dump(a) => dump::exec(a, ctx),
         Command::Test(a) => test::exec(a, ctx),
+        Command::Lint(a) => lint::exec(a, ctx),
         Command::Edit(a) => edit::exec(a, ctx),
         Command::Resolve(a) => resolve::exec(a, ctx),
         Command::Completions(a) => completions::exec(a, ctx),

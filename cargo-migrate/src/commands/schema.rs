@@ -3,6 +3,7 @@
 //! produce, the desired schema file, and dropping every scratch database on Ctrl-C.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use migrate_core::schema::{Changes, Schema};
 use migrate_core::{Db, Drift, Migrator, drop_scratch_databases};
@@ -10,6 +11,9 @@ use migrate_core::{Db, Drift, Migrator, drop_scratch_databases};
 use crate::commands::{Ctx, db};
 use crate::error::{CliError, code};
 use crate::project::Project;
+
+/// Set when Ctrl-C or SIGTERM arrived: the process is about to end with exit 130.
+static CANCELLED: AtomicBool = AtomicBool::new(false);
 
 /// A runtime, the server scratch databases go on, and a migrator that builds on it.
 pub(crate) struct Bench {
@@ -41,6 +45,7 @@ impl Bench {
         // Ctrl-C or SIGTERM drops every scratch database before the process ends.
         runtime.spawn(async {
             db::signalled().await;
+            CANCELLED.store(true, Ordering::SeqCst);
             drop_scratch_databases().await;
             eprintln!("cancelled; scratch databases dropped");
             std::process::exit(i32::from(code::CANCELLED));
@@ -52,9 +57,14 @@ impl Bench {
         Ok(Self { runtime, server, migrator })
     }
 
-    /// Runs an async call to completion.
+    /// Runs an async call to completion. After Ctrl-C it never returns: the signal task drops
+    /// the scratch databases (which fails the call) and ends the process with exit 130.
     pub(crate) fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
-        self.runtime.block_on(f)
+        let out = self.runtime.block_on(f);
+        if CANCELLED.load(Ordering::SeqCst) {
+            self.runtime.block_on(std::future::pending::<()>());
+        }
+        out
     }
 
     /// The schema the migrations produce at their head(s).

@@ -31,6 +31,7 @@ impl Scratch {
     pub async fn create(server: &Db, purpose: &str) -> Result<Scratch, Error> {
         let name =
             format!("cargo_migrate_scratch_{purpose}_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(unused_variables))]
         let fail = |context: String| move |e: sqlx::Error| Error::Scratch { context, message: e.to_string() };
         match server {
             #[cfg(feature = "sqlite")]
@@ -125,6 +126,7 @@ pub async fn schema_of_script(server: &Db, sql: &str, origin: &str, options: &Op
     result
 }
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn register(server: &Db, name: &str) {
     if let Ok(mut live) = LIVE.lock() {
         live.push((server.clone(), name.to_owned()));

@@ -28,7 +28,8 @@ pub enum StairwayOutcome {
     LeavesDifferences(Vec<String>),
     /// Applying it a second time gave a different schema from the first time.
     NotRepeatable(Vec<String>),
-    /// A statement failed (the upgrade, the downgrade, or the second upgrade).
+    /// A statement failed (the upgrade, the downgrade, or the second upgrade); the revisions
+    /// after it are not tested.
     Failed(String),
 }
 
@@ -134,8 +135,14 @@ impl Migrator {
                     Ok(outcome) => outcome,
                     Err(e) => StairwayOutcome::Failed(e.to_string()),
                 };
+                let failed = matches!(outcome, StairwayOutcome::Failed(_));
                 let broken = !matches!(outcome, StairwayOutcome::Clean | StairwayOutcome::Skipped { .. });
                 report.steps.push(StairwayStep { revision: m.revision.clone(), path: m.path.clone(), outcome });
+                if failed {
+                    // What comes after builds on a revision that does not run: nothing more to
+                    // learn from this chain until it is fixed.
+                    break;
+                }
                 if broken {
                     // Start again from a clean database at the same point, so one bad
                     // downgrade does not hide the next revision's result.
