@@ -113,8 +113,8 @@ impl Renderer {
                 out.push(format!("DROP TYPE {}", self.sibling(name, &old)));
                 out
             }
-            Change::CreateSequence(n, s) => vec![format!("CREATE SEQUENCE {} {}", self.n(n), sequence(s))],
-            Change::AlterSequence(n, s) => vec![format!("ALTER SEQUENCE {} {}", self.n(n), sequence(s))],
+            Change::CreateSequence(n, s) => vec![format!("CREATE SEQUENCE {} {}", self.n(n), sequence(s, d))],
+            Change::AlterSequence(n, s) => vec![format!("ALTER SEQUENCE {} {}", self.n(n), sequence(s, d))],
             Change::DropSequence(n, _) => vec![format!("DROP SEQUENCE {}", self.n(n))],
             Change::CreateTable(t) => vec![self.create_table(t, &self.n(&t.name))],
             Change::DropTable(t) => vec![format!("DROP TABLE {}", self.n(&t.name))],
@@ -421,14 +421,11 @@ impl Renderer {
     }
 }
 
-fn sequence(s: &Sequence) -> String {
-    format!(
-        "AS {} INCREMENT BY {} MINVALUE {} MAXVALUE {} START WITH {} {}",
-        s.ty,
-        s.increment,
-        s.min,
-        s.max,
-        s.start,
-        if s.cycle { "CYCLE" } else { "NO CYCLE" }
-    )
+/// A sequence's options; MariaDB's spelling has no type and says `NOCYCLE`.
+fn sequence(s: &Sequence, d: Dialect) -> String {
+    let body = format!("INCREMENT BY {} MINVALUE {} MAXVALUE {} START WITH {}", s.increment, s.min, s.max, s.start);
+    match d {
+        Dialect::MySql => format!("{body} {}", if s.cycle { "CYCLE" } else { "NOCYCLE" }),
+        _ => format!("AS {} {body} {}", s.ty, if s.cycle { "CYCLE" } else { "NO CYCLE" }),
+    }
 }

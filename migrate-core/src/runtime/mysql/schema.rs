@@ -1,13 +1,16 @@
 //! MySQL's and MariaDB's catalogue (`information_schema`) read into the schema model for the
-//! connected database. Unique keys are indexes here, as the server keeps them; view definitions
-//! lose the database's own name so that two databases built from one schema compare equal.
+//! connected database (and MariaDB's sequences). Unique keys are indexes here, as the server
+//! keeps them; view definitions lose the database's own name so that two databases built from
+//! one schema compare equal.
 
 use std::collections::BTreeMap;
 
 use super::MyConn;
 use crate::runtime::backend::Backend;
 use crate::runtime::io::Failure;
-use crate::schema::{Auto, Check, Column, FkAction, ForeignKey, Generated, Index, Key, Name, Schema, Table, View};
+use crate::schema::{
+    Auto, Check, Column, FkAction, ForeignKey, Generated, Index, Key, Name, Schema, Sequence, Table, View,
+};
 use crate::sql::{Dialect, Options};
 
 /// Reads the connected database's schema, without the history and log tables.
@@ -148,6 +151,36 @@ pub(crate) async fn read(conn: &mut MyConn, options: &Options) -> Result<Schema,
     for mut t in tables.into_values() {
         t.normalize();
         schema.tables.insert(t.name.clone(), t);
+    }
+
+    // MariaDB's sequences are tables of a kind of their own; each is read as a one-row table.
+    if mariadb {
+        let rows = conn
+            .rows(
+                "SELECT TABLE_NAME FROM information_schema.TABLES \
+                 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'SEQUENCE'",
+            )
+            .await?;
+        for r in &rows {
+            let name = cell(&r[0]);
+            let q = Dialect::MySql.quote_ident(&name);
+            let values = conn
+                .rows(&format!("SELECT start_value, increment, minimum_value, maximum_value, cycle_option FROM {q}"))
+                .await?;
+            let Some(v) = values.first() else { continue };
+            let num = |k: usize| cell(&v[k]).parse::<i64>().unwrap_or_default();
+            schema.sequences.insert(
+                Name::new(&name),
+                Sequence {
+                    ty: "bigint".to_owned(),
+                    start: num(0),
+                    increment: num(1),
+                    min: num(2),
+                    max: num(3),
+                    cycle: cell(&v[4]) == "1",
+                },
+            );
+        }
     }
 
     let rows = conn
