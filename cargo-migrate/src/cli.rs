@@ -49,9 +49,20 @@ pub(crate) struct GlobalOpts {
     /// The migrations directory (overrides `directory` in [package.metadata.migrate]).
     #[arg(long, global = true, help_heading = "Global options", value_name = "DIR")]
     pub(crate) dir: Option<PathBuf>,
-    /// The database URL (overrides DATABASE_URL and the metadata).
+    /// The database URL (overrides DATABASE_URL and the metadata). Repeat it to run `upgrade`,
+    /// `downgrade`, `current` or `check` on each of several databases.
     #[arg(long, global = true, help_heading = "Global options", value_name = "URL", hide_env_values = true)]
-    pub(crate) database_url: Option<String>,
+    pub(crate) database_url: Vec<String>,
+    /// A file with one database URL a line (blank lines and `#` comments skipped): run
+    /// `upgrade`, `downgrade`, `current` or `check` on each.
+    #[arg(long, global = true, help_heading = "Fleets", value_name = "FILE")]
+    pub(crate) database_urls: Option<PathBuf>,
+    /// How many databases of a fleet run at once.
+    #[arg(long, global = true, help_heading = "Fleets", value_name = "N", default_value_t = 4)]
+    pub(crate) jobs: usize,
+    /// Stop starting databases once one fails (default: go on, and report each).
+    #[arg(long, global = true, help_heading = "Fleets")]
+    pub(crate) fail_fast: bool,
     /// Server for scratch databases (schema commands), instead of the database's own server.
     #[arg(long, global = true, help_heading = "Global options", value_name = "URL", hide_env_values = true)]
     pub(crate) dev_url: Option<String>,
@@ -497,7 +508,7 @@ mod tests {
                 "migrate --manifest-path x/Cargo.toml -p app --dir m --database-url sqlite:x.db --color never heads",
                 |c| {
                     c.global.package.as_deref() == Some("app")
-                        && c.global.database_url.as_deref() == Some("sqlite:x.db")
+                        && c.global.database_url.first().map(String::as_str) == Some("sqlite:x.db")
                         && c.global.color == ColorChoice::Never
                 },
             ),

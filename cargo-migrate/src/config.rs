@@ -345,7 +345,7 @@ pub(crate) fn read_metadata(package: &Package) -> Result<MigrateMetadata, CliErr
 }
 
 fn database_url(global: &GlobalOpts, package: &Package, metadata: &MigrateMetadata) -> Result<DatabaseUrl, CliError> {
-    if let Some(url) = &global.database_url {
+    if let Some(url) = global.database_url.first() {
         return Ok(DatabaseUrl { url: url.clone(), source: UrlSource::Flag });
     }
     if let Some(url) = std::env::var_os("DATABASE_URL") {

@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use crate::cli::CheckArgs;
+use crate::commands::fleet;
 use crate::commands::schema::{Bench, listed};
 use crate::commands::{Ctx, db, lint, report};
 use crate::error::{CliError, code};
@@ -20,6 +21,9 @@ use crate::output::Paint;
 
 /// Runs `check`.
 pub(crate) fn exec(args: CheckArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
+    if let Some(urls) = fleet::urls(ctx)? {
+        return fleet::exec(ctx, urls, fleet::Kind::Check, args.json.json);
+    }
     let config = ctx.config()?;
     let chain = ctx.load(config).and_then(|p| p.check_heads().map(|()| p));
     let project = match chain {

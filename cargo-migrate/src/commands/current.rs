@@ -6,12 +6,17 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use crate::cli::CurrentArgs;
+use crate::commands::fleet;
 use crate::commands::{Ctx, db, text};
 use crate::error::{CliError, code};
 use crate::output::Paint;
 
 /// Runs `current`.
 pub(crate) fn exec(args: CurrentArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
+    if let Some(urls) = fleet::urls(ctx)? {
+        let kind = if args.check_heads { fleet::Kind::Check } else { fleet::Kind::Current };
+        return fleet::exec(ctx, urls, kind, args.json.json);
+    }
     let project = ctx.project()?;
     let session = db::connect(ctx, &project, db::options(&project.config))?;
     let status = session.block_on(session.migrator.status(&session.db));

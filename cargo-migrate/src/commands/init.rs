@@ -50,7 +50,7 @@ pub(crate) fn exec(_args: InitArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliEr
         message: e.to_string(),
         help: "fix the TOML syntax first".to_owned(),
     })?;
-    let url = match &ctx.global.database_url {
+    let url = match ctx.global.database_url.first() {
         Some(u) if migrate_core::url_passwords(u).is_empty() => u.clone(),
         Some(_) => {
             ctx.out.warn("the --database-url holds a password, so it is not written to Cargo.toml; use DATABASE_URL or .env for it");

@@ -9,6 +9,7 @@ mod db;
 mod diff;
 mod dump;
 mod edit;
+mod fleet;
 mod heads;
 mod history;
 mod init;
@@ -51,7 +52,7 @@ impl<'o> Ctx<'o> {
     /// The validated configuration; its database password is registered for scrubbing and the
     /// sources are reported with `-v`.
     pub(crate) fn config(&mut self) -> Result<Config, CliError> {
-        if let Some(url) = &self.global.database_url {
+        for url in &self.global.database_url {
             for p in migrate_core::url_passwords(url) {
                 self.out.add_secret(&p);
             }
@@ -95,6 +96,16 @@ pub(crate) fn dispatch(cli: MigrateCli, ctx: &mut Ctx<'_>) -> ExitCode {
     ctx.global = cli.global;
     let json = cli.command.wants_json();
     ctx.json = json;
+    let fleet_ok =
+        matches!(cli.command, Command::Upgrade(_) | Command::Downgrade(_) | Command::Current(_) | Command::Check(_));
+    if !fleet_ok && (ctx.global.database_url.len() > 1 || ctx.global.database_urls.is_some()) {
+        let e = CliError::Usage {
+            message: "only upgrade, downgrade, current and check run on several databases".to_owned(),
+            help: "give this command one --database-url".to_owned(),
+        };
+        report(ctx.out, &e);
+        return e.exit();
+    }
     let result = match cli.command {
         Command::Init(a) => init::exec(a, ctx),
         Command::New(a) => new::exec(a, ctx),

@@ -11,6 +11,7 @@ use migrate_core::{Applied, Backup, Direction, Plan, Range, Report, Target};
 
 use crate::cli::{ApplyOpts, DowngradeArgs, StampArgs, UpgradeArgs};
 use crate::commands::db::{self, Progress, human};
+use crate::commands::fleet;
 use crate::commands::{Ctx, text};
 use crate::error::CliError;
 use crate::output::Paint;
@@ -34,6 +35,10 @@ fn load(ctx: &mut Ctx<'_>, offline: bool, purpose: db::Start) -> Result<(Project
 
 /// Runs `upgrade`.
 pub(crate) fn upgrade(args: UpgradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
+    if let Some(urls) = fleet::urls(ctx)? {
+        refuse_sql_for_fleet(args.run.sql)?;
+        return fleet::exec(ctx, urls, fleet::Kind::Upgrade(args.target.clone()), args.run.json.json);
+    }
     let (project, early) = load(ctx, args.run.sql, db::Start::Upgrade)?;
     let target = args.target.clone().unwrap_or_else(|| match project.config.head_policy() {
         // With no revision yet there is no single head, and nothing to do.
@@ -49,6 +54,10 @@ pub(crate) fn upgrade(args: UpgradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, 
 
 /// Runs `downgrade`.
 pub(crate) fn downgrade(args: DowngradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
+    if let Some(urls) = fleet::urls(ctx)? {
+        refuse_sql_for_fleet(args.run.sql)?;
+        return fleet::exec(ctx, urls, fleet::Kind::Downgrade(args.target.clone()), args.run.json.json);
+    }
     let (project, early) = load(ctx, args.run.sql, db::Start::Write)?;
     let apply = Apply::new(&project, &args.apply)?;
     match early {
@@ -307,4 +316,15 @@ fn offline(
     };
     ctx.out.script(text.trim_end());
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--sql` prints one script, for one database.
+fn refuse_sql_for_fleet(sql: bool) -> Result<(), CliError> {
+    if sql {
+        return Err(CliError::Usage {
+            message: "--sql prints one script and connects to no database, so it takes no list of databases".to_owned(),
+            help: "drop the extra --database-url / --database-urls, or run without --sql".to_owned(),
+        });
+    }
+    Ok(())
 }

@@ -31,6 +31,7 @@ mod db;
 mod drift;
 mod embedded;
 mod error;
+mod fleet;
 mod io;
 mod migrator;
 #[cfg(feature = "mysql")]
@@ -56,6 +57,7 @@ pub use cancel::Cancel;
 pub use db::{CONNECT_TIMEOUT, Db};
 pub use drift::Drift;
 pub use error::{Aftermath, ChangedRevision, DirtyRevision, Error, ErrorKind, Resolution};
+pub use fleet::{FleetOp, FleetOutcome, FleetResult};
 pub use migrator::Migrator;
 pub use probe::LastState;
 pub use report::{AppliedRevision, LogEntry, Report, Status, StepReport};

@@ -1,0 +1,133 @@
+//! Fleets: `upgrade`, `downgrade`, `current` and `check` on several databases (`--database-url`
+//! repeated, or `--database-urls FILE`), `--jobs` at a time, each with its own lock; a line per
+//! database (URL redacted), a summary, and the first failure's exit code.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use migrate_core::{FleetOp, FleetOutcome, Migrator};
+use serde_json::json;
+
+use crate::commands::{Ctx, db};
+use crate::error::{CliError, code};
+use crate::output::Paint;
+use crate::project::parse_target;
+
+/// What a fleet command does.
+pub(crate) enum Kind {
+    /// `upgrade [target]` (default: `head`, or `heads` where several are declared).
+    Upgrade(Option<String>),
+    /// `downgrade <target>`.
+    Downgrade(String),
+    /// `current`.
+    Current,
+    /// `check`.
+    Check,
+}
+
+/// The fleet's URLs, when the run names more than one database (or a URL file); `None` for a
+/// run on one database.
+pub(crate) fn urls(ctx: &mut Ctx<'_>) -> Result<Option<Vec<String>>, CliError> {
+    let mut urls = ctx.global.database_url.clone();
+    let Some(file) = ctx.global.database_urls.clone() else {
+        return Ok((urls.len() > 1).then_some(urls));
+    };
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| CliError::Io { path: file.display().to_string(), message: e.to_string() })?;
+    urls.extend(text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).map(str::to_owned));
+    if urls.is_empty() {
+        return Err(CliError::Usage {
+            message: format!("{} holds no database URL", file.display()),
+            help: "write one URL a line".to_owned(),
+        });
+    }
+    for url in &urls {
+        for p in migrate_core::url_passwords(url) {
+            ctx.out.add_secret(&p);
+        }
+    }
+    Ok(Some(urls))
+}
+
+/// Runs `kind` on every database of `urls`.
+pub(crate) fn exec(ctx: &mut Ctx<'_>, urls: Vec<String>, kind: Kind, json_out: bool) -> Result<ExitCode, CliError> {
+    let project = ctx.project()?;
+    if matches!(kind, Kind::Check | Kind::Upgrade(_)) {
+        project.check_heads()?;
+    }
+    let op = match &kind {
+        Kind::Upgrade(t) => {
+            FleetOp::Upgrade(parse_target(t.as_deref().unwrap_or(match project.config.head_policy() {
+                migrate_core::HeadPolicy::Single if !project.graph.is_empty() => "head",
+                _ => "heads",
+            }))?)
+        }
+        Kind::Downgrade(t) => FleetOp::Downgrade(parse_target(t)?),
+        Kind::Current => FleetOp::Current,
+        Kind::Check => FleetOp::Check,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Io { path: "tokio runtime".to_owned(), message: e.to_string() })?;
+    let migrator = Migrator::new(project.graph.clone())
+        .with_options(db::options(&project.config))
+        .with_head_policy(project.config.head_policy());
+    let (jobs, fail_fast) = (ctx.global.jobs, ctx.global.fail_fast);
+    ctx.out.verbose(format!("{} database(s), {jobs} at a time", urls.len()));
+    let results = runtime.block_on(migrator.fleet(&urls, &op, jobs, fail_fast));
+
+    let mut first_failure: Option<u8> = None;
+    let mut rows = Vec::new();
+    let (mut ok, mut failed, mut skipped) = (0, 0, 0);
+    let total = results.len();
+    for r in results {
+        let (state, detail) = match r.outcome {
+            None => {
+                skipped += 1;
+                ("skipped", "not run: an earlier database failed (--fail-fast)".to_owned())
+            }
+            Some(Ok(outcome)) => {
+                ok += 1;
+                ("ok", describe(&outcome, r.elapsed))
+            }
+            Some(Err(e)) => {
+                failed += 1;
+                let cli = db::error(e, &project.config);
+                first_failure.get_or_insert(cli.exit_code());
+                ("failed", cli.to_string())
+            }
+        };
+        rows.push((r.url, state, detail));
+    }
+    let exit = first_failure.unwrap_or(code::OK);
+    if json_out {
+        let list: Vec<_> = rows.iter().map(|(u, s, d)| json!({ "url": u, "state": s, "detail": d })).collect();
+        ctx.out.json(&json!({ "ok": failed == 0, "exit_code": exit, "databases": list }));
+        return Ok(ExitCode::from(exit));
+    }
+    for (url, state, detail) in &rows {
+        let mark = match *state {
+            "ok" => ctx.out.paint(Paint::Good, "✓"),
+            "failed" => ctx.out.paint(Paint::Bad, "✗"),
+            _ => "-".to_owned(),
+        };
+        ctx.out.line(format!("{mark} {url}: {detail}"));
+    }
+    ctx.out.status(format!("{total} database(s): {ok} ok, {failed} failed, {skipped} skipped"));
+    Ok(ExitCode::from(exit))
+}
+
+/// One line on what a database's run gave.
+fn describe(outcome: &FleetOutcome, elapsed: Duration) -> String {
+    let at = |current: &[String]| if current.is_empty() { "base".to_owned() } else { current.join(", ") };
+    match outcome {
+        FleetOutcome::Ran(report) if report.steps.is_empty() => format!("nothing to do, at {}", at(&report.current)),
+        FleetOutcome::Ran(report) => {
+            format!("{} revision(s) in {}, now at {}", report.steps.len(), db::human(elapsed), at(&report.current))
+        }
+        FleetOutcome::Current(current) => format!("at {}", at(current)),
+        FleetOutcome::Checked(status) => format!("at the head ({})", at(&status.current)),
+        _ => "done".to_owned(),
+    }
+}

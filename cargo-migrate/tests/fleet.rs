@@ -1,0 +1,94 @@
+//! Fleets through the real binary: `upgrade`, `downgrade`, `current` and `check` over SQLite,
+//! PostgreSQL and MariaDB databases at once (`--database-url` repeated, `--database-urls FILE`),
+//! a failing database reported without stopping the others (or stopping them with
+//! `--fail-fast`), passwords redacted, and one database listed twice still applied once.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Backend, Package, TestDb};
+
+fn chain(pkg: &Package) {
+    pkg.revision("a1a1a1a1a1a1", "users", "CREATE TABLE users (id int PRIMARY KEY);", "DROP TABLE users;", &[]);
+    pkg.revision(
+        "b2b2b2b2b2b2",
+        "email",
+        "ALTER TABLE users ADD COLUMN email varchar(50);",
+        "ALTER TABLE users DROP COLUMN email;",
+        &[],
+    );
+}
+
+#[test]
+fn a_fleet_of_three_backends_with_one_broken_database() {
+    let dbs = [TestDb::new(Backend::Sqlite), TestDb::new(Backend::Postgres), TestDb::new(Backend::MySql)];
+    let pkg = Package::initialised();
+    chain(&pkg);
+    // The PostgreSQL URL carries a password (the server trusts loopback, so any works).
+    let pg = dbs[1].url.replacen("postgres://postgres@", "postgres://postgres:s3cr3t-pw@", 1);
+    let broken = "sqlite:///nonexistent/dir/x.db".to_owned();
+    let file = pkg.path().join("tenants.txt");
+    std::fs::write(&file, format!("# tenants\n{}\n\n{pg}\n{broken}\n{}\n", dbs[0].url, dbs[2].url)).unwrap();
+    let file = file.to_str().unwrap();
+
+    let run = pkg.run(&["upgrade", "--database-urls", file, "--jobs", "2"]);
+    run.code(7);
+    assert!(!run.all().contains("s3cr3t-pw"), "the password is redacted: {}", run.all());
+    assert!(run.stdout.contains("✗ sqlite:///nonexistent/dir/x.db"), "{}", run.all());
+    assert_eq!(run.stdout.matches("2 revision(s)").count(), 3, "the others went on: {}", run.all());
+    assert!(run.stderr.contains("4 database(s): 3 ok, 1 failed, 0 skipped"), "{}", run.all());
+    for db in &dbs {
+        assert_eq!(db.history().len(), 2, "{:?}", db.backend);
+    }
+
+    // current and check over the good ones, with --database-url repeated.
+    let good: Vec<&str> = vec!["--database-url", &dbs[0].url, "--database-url", &pg, "--database-url", &dbs[2].url];
+    let run = pkg.run(&[&["current"][..], &good].concat());
+    run.code(0);
+    assert_eq!(run.stdout.matches("at b2b2b2b2b2b2").count(), 3, "{}", run.all());
+    pkg.run(&[&["check"][..], &good].concat()).code(0);
+    pkg.run(&[&["downgrade", "-1"][..], &good].concat()).code(0);
+    let run = pkg.run(&[&["check", "--json"][..], &good].concat());
+    run.code(5);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["databases"].as_array().unwrap().len(), 3);
+    assert!(v["databases"].as_array().unwrap().iter().all(|d| d["state"] == "failed"), "{v}");
+
+    // --fail-fast: nothing after the broken one starts (one at a time, so the order holds).
+    let run = pkg.run(&["upgrade", "--database-urls", file, "--jobs", "1", "--fail-fast"]);
+    run.code(7);
+    assert!(run.stdout.contains(&format!("- {}: not run", migrate_core::redact_url(&dbs[2].url))), "{}", run.all());
+    assert_eq!(dbs[2].history().len(), 1, "the database after the failure was not touched");
+}
+
+#[test]
+fn one_database_listed_twice_is_applied_once() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let db = TestDb::new(backend);
+        let pkg = Package::initialised();
+        chain(&pkg);
+        let mut args = vec!["upgrade", "--jobs", "4"];
+        for _ in 0..4 {
+            args.extend(["--database-url", db.url.as_str()]);
+        }
+        let run = pkg.run(&args);
+        run.code(0);
+        assert_eq!(db.history().len(), 2, "{backend:?}");
+        // Exactly one run applied the revisions; the others found nothing to do (or waited and then did).
+        assert_eq!(run.stdout.matches("2 revision(s)").count(), 1, "{backend:?}: {}", run.all());
+    }
+}
+
+#[test]
+fn other_commands_take_one_database() {
+    let pkg = Package::initialised();
+    let run = pkg.run(&["status", "--database-url", "sqlite:a.db", "--database-url", "sqlite:b.db"]);
+    run.code(2);
+    assert!(
+        run.stderr.contains("only upgrade, downgrade, current and check run on several databases"),
+        "{}",
+        run.all()
+    );
+    let run = pkg.run(&["upgrade", "--sql", "--database-url", "sqlite:a.db", "--database-url", "sqlite:b.db"]);
+    run.code(2);
+}

@@ -1,0 +1,101 @@
+//! Fleets: one migrator run against many databases (a database per tenant), with bounded
+//! parallelism. Each database is its own run with its own connection and its own lock; a failing
+//! database does not stop the others unless the caller asks (`fail_fast`).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+
+use super::db::Db;
+use super::error::Error;
+use super::migrator::Migrator;
+use super::report::{Report, Status};
+use crate::Target;
+use crate::secret::redact_url;
+
+/// What a fleet run does to each database.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum FleetOp {
+    /// [`Migrator::upgrade`] to the target.
+    Upgrade(Target),
+    /// [`Migrator::downgrade`] to the target.
+    Downgrade(Target),
+    /// [`Migrator::current`].
+    Current,
+    /// [`Migrator::check`].
+    Check,
+}
+
+/// What a database's run gave.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum FleetOutcome {
+    /// An upgrade's or downgrade's report.
+    Ran(Report),
+    /// The current revisions.
+    Current(Vec<String>),
+    /// The status `check` judged (at the head).
+    Checked(Status),
+}
+
+/// One database of a fleet run.
+#[derive(Debug)]
+pub struct FleetResult {
+    /// Its URL, password redacted.
+    pub url: String,
+    /// What happened; `None` when it was not run because another database failed first
+    /// (`fail_fast`).
+    pub outcome: Option<Result<FleetOutcome, Error>>,
+    /// How long its run took, connecting included.
+    pub elapsed: Duration,
+}
+
+impl FleetResult {
+    /// Whether this database failed.
+    pub fn failed(&self) -> bool {
+        matches!(self.outcome, Some(Err(_)))
+    }
+}
+
+impl Migrator {
+    /// Runs `op` on every database of `urls`, at most `jobs` at a time, and returns one result
+    /// per URL in the order given. Each database gets its own connection and lock. With
+    /// `fail_fast`, databases not yet started when one fails are skipped.
+    pub async fn fleet(&self, urls: &[String], op: &FleetOp, jobs: usize, fail_fast: bool) -> Vec<FleetResult> {
+        let stop = AtomicBool::new(false);
+        let stop = &stop;
+        futures_util::stream::iter(urls)
+            .map(|url| async move {
+                let shown = redact_url(url);
+                if stop.load(Ordering::SeqCst) {
+                    return FleetResult { url: shown, outcome: None, elapsed: Duration::ZERO };
+                }
+                let started = Instant::now();
+                let outcome = self.fleet_one(url, op).await;
+                if outcome.is_err() && fail_fast {
+                    stop.store(true, Ordering::SeqCst);
+                }
+                FleetResult { url: shown, outcome: Some(outcome), elapsed: started.elapsed() }
+            })
+            .buffered(jobs.max(1))
+            .collect()
+            .await
+    }
+
+    async fn fleet_one(&self, url: &str, op: &FleetOp) -> Result<FleetOutcome, Error> {
+        let db = match op {
+            FleetOp::Upgrade(_) | FleetOp::Downgrade(_) => Db::connect(url).await?,
+            FleetOp::Current | FleetOp::Check => Db::connect_existing(url).await?,
+        };
+        let outcome = match op {
+            FleetOp::Upgrade(t) => self.upgrade(&db, t).await.map(FleetOutcome::Ran),
+            FleetOp::Downgrade(t) => self.downgrade(&db, t).await.map(FleetOutcome::Ran),
+            FleetOp::Current => self.current(&db).await.map(FleetOutcome::Current),
+            FleetOp::Check => self.check(&db).await.map(FleetOutcome::Checked),
+        };
+        db.close().await;
+        outcome
+    }
+}
