@@ -15,6 +15,27 @@ use crate::sql::{Options, split};
 static LIVE: Mutex<Vec<(Db, String)>> = Mutex::new(Vec::new());
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
+/// Creates database `$name` on `$pool`'s server (quoting it with `$q`) and connects a small pool
+/// of the `Db::$variant` kind to it; the same steps for both servers.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+macro_rules! on_server {
+    ($server:expr, $pool:expr, $name:expr, $fail:expr, $q:literal, $variant:ident) => {{
+        let context = format!("creating the scratch database {}", $name);
+        sqlx::raw_sql(&format!("CREATE DATABASE {q}{}{q}", $name, q = $q))
+            .execute($pool)
+            .await
+            .map_err($fail(context.clone()))?;
+        register($server, &$name);
+        let options = (*$pool.connect_options()).clone().database(&$name);
+        let db = sqlx::pool::PoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(super::db::CONNECT_TIMEOUT)
+            .connect_with(options)
+            .await;
+        Self::finish($server, $name, db.map(Db::$variant).map_err($fail(context))).await
+    }};
+}
+
 /// A database of the tool's own, to build a schema in and read it back. Call
 /// [`drop`](Self::drop) when done.
 #[derive(Debug)]
@@ -40,37 +61,9 @@ impl Scratch {
                 Ok(Scratch { db, server: None, name })
             }
             #[cfg(feature = "postgres")]
-            Db::Postgres(pool) => {
-                let context = format!("creating the scratch database {name}");
-                sqlx::raw_sql(&format!("CREATE DATABASE \"{name}\""))
-                    .execute(pool)
-                    .await
-                    .map_err(fail(context.clone()))?;
-                register(server, &name);
-                let options = (*pool.connect_options()).clone().database(&name);
-                let db = sqlx::postgres::PgPoolOptions::new()
-                    .max_connections(2)
-                    .acquire_timeout(super::db::CONNECT_TIMEOUT)
-                    .connect_with(options)
-                    .await;
-                Self::finish(server, name, db.map(Db::Postgres).map_err(fail(context))).await
-            }
+            Db::Postgres(pool) => on_server!(server, pool, name, fail, '"', Postgres),
             #[cfg(feature = "mysql")]
-            Db::MySql(pool) => {
-                let context = format!("creating the scratch database {name}");
-                sqlx::raw_sql(&format!("CREATE DATABASE `{name}`"))
-                    .execute(pool)
-                    .await
-                    .map_err(fail(context.clone()))?;
-                register(server, &name);
-                let options = (*pool.connect_options()).clone().database(&name);
-                let db = sqlx::mysql::MySqlPoolOptions::new()
-                    .max_connections(2)
-                    .acquire_timeout(super::db::CONNECT_TIMEOUT)
-                    .connect_with(options)
-                    .await;
-                Self::finish(server, name, db.map(Db::MySql).map_err(fail(context))).await
-            }
+            Db::MySql(pool) => on_server!(server, pool, name, fail, '`', MySql),
         }
     }
 
