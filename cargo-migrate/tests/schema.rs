@@ -181,6 +181,8 @@ fn dump_writes_what_the_migrations_or_the_database_hold() {
 fn a_broken_schema_file_names_its_line() {
     let db = TestDb::new(Backend::Postgres);
     let pkg = project(&db, Backend::Postgres);
+    let scratch = "SELECT datname FROM pg_database WHERE datname LIKE 'cargo_migrate_scratch_%'";
+    let before = db.query(scratch);
     std::fs::write(pkg.path().join("schema.sql"), "CREATE TABLE a (id int);\n\nCREATE TABLE b (id nosuchtype);\n")
         .unwrap();
     let run = pkg.run(&["new", "--autogenerate", "-m", "x"]);
@@ -188,9 +190,9 @@ fn a_broken_schema_file_names_its_line() {
     assert!(run.stderr.contains("schema.sql:3:"), "{}", run.all());
     assert!(run.stderr.contains("nothing else was touched"), "{}", run.all());
     assert_eq!(revisions(&pkg), 0);
-    // Other tests' commands may have scratch databases right now; none may belong to a process
-    // that has ended (the name carries the pid).
-    for row in db.query("SELECT datname FROM pg_database WHERE datname LIKE 'cargo_migrate_scratch_%'") {
+    // Other tests' commands may have scratch databases right now; none that appeared since may
+    // belong to a process that has ended (the name carries the pid).
+    for row in db.query(scratch).into_iter().filter(|r| !before.contains(r)) {
         let pid = row[0].split('_').nth(4).unwrap_or_default().to_owned();
         assert!(std::path::Path::new(&format!("/proc/{pid}")).exists(), "left behind: {}", row[0]);
     }
