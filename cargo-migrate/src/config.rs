@@ -322,7 +322,7 @@ pub(crate) fn read_metadata(package: &Package) -> Result<MigrateMetadata, CliErr
         manifest: package.manifest_path.display().to_string(),
         message: format!("[package.metadata.migrate]: {e}"),
         help:
-            "the keys are directory, database_url, history_table, log_table, schema, lock_timeout, branches and backup"
+            "the keys are directory, database_url, history_table, log_table, schema, lock_timeout, branches, backup, schema_file and dev_url"
                 .to_owned(),
     })?;
     // Table and schema names are written into every offline script: no character in them may

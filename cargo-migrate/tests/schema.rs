@@ -237,3 +237,18 @@ fn ctrl_c_drops_the_scratch_databases() {
         assert!(db.query(&list).is_empty(), "{backend:?}: a scratch database was left behind");
     }
 }
+
+#[test]
+fn a_user_who_may_not_create_databases_is_told_what_to_do() {
+    let db = TestDb::new(Backend::Postgres);
+    let role = format!("{}_nocreate", db.name);
+    db.run_script(&format!("CREATE ROLE {role} LOGIN NOCREATEDB"));
+    let url = db.url.replacen("postgres://postgres@", &format!("postgres://{role}@"), 1);
+    let pkg = Package::initialised().with_url(&url);
+    std::fs::write(pkg.path().join("schema.sql"), schema(Backend::Postgres)).unwrap();
+    let run = pkg.run(&["diff"]);
+    db.run_script(&format!("DROP ROLE {role}"));
+    run.code(1);
+    assert!(run.stderr.contains("creating the scratch database cargo_migrate_scratch_"), "{}", run.all());
+    assert!(run.stderr.contains("CREATEDB") && run.stderr.contains("--dev-url"), "{}", run.all());
+}

@@ -19,6 +19,10 @@ use crate::commands::{Ctx, db, lint, report};
 use crate::error::{CliError, code};
 use crate::output::Paint;
 
+/// Findings about the files (lint, downgrades, schema.sql) rather than the database: the
+/// database's own come first and decide the exit code when there are both.
+const FROM_FILES: [u8; 3] = [code::LINT, code::DOWNGRADE_BROKEN, code::SCHEMA_DIFFERS];
+
 /// Runs `check`.
 pub(crate) fn exec(args: CheckArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
     if let Some(urls) = fleet::urls(ctx)? {
@@ -224,7 +228,7 @@ pub(crate) fn exec(args: CheckArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliEr
         session.close();
         let list: Vec<_> = findings
             .iter()
-            .filter(|(c, _)| ![code::SCHEMA_DIFFERS, code::LINT, code::DOWNGRADE_BROKEN].contains(c))
+            .filter(|(c, _)| !FROM_FILES.contains(c))
             .map(|(c, m)| json!({ "exit_code": c, "message": m }))
             .collect();
         database_json = json!({
@@ -237,9 +241,7 @@ pub(crate) fn exec(args: CheckArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliEr
             "drift": drift_list,
             "findings": list,
         });
-        if findings.iter().all(|(c, _)| [code::SCHEMA_DIFFERS, code::LINT, code::DOWNGRADE_BROKEN].contains(c))
-            && !args.json.json
-        {
+        if findings.iter().all(|(c, _)| FROM_FILES.contains(c)) && !args.json.json {
             ctx.out.info(format!(
                 "{} database: at {}, schema as its revisions make it ({})",
                 ctx.out.paint(Paint::Good, "✓"),
@@ -255,7 +257,7 @@ pub(crate) fn exec(args: CheckArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliEr
     let exit = findings
         .iter()
         .map(|(c, _)| *c)
-        .find(|c| ![code::SCHEMA_DIFFERS, code::LINT, code::DOWNGRADE_BROKEN].contains(c))
+        .find(|c| !FROM_FILES.contains(c))
         .or(findings.first().map(|(c, _)| *c))
         .unwrap_or(code::OK);
     if args.json.json {

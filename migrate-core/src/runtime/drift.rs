@@ -37,22 +37,38 @@ impl Migrator {
     /// The schema the migrations produce with exactly `revisions` (and what they need) applied,
     /// built in a scratch database.
     pub async fn schema_at(&self, server: impl Into<Db>, revisions: &[String]) -> Result<Schema, Error> {
-        let server = server.into();
-        let scratch = Scratch::create(self.dev.as_ref().unwrap_or(&server), "build").await?;
-        let result = self.build(&scratch, revisions).await;
+        let scratch = Scratch::create(&self.scratch_server(server.into()), "build").await?;
+        let result = match self.quiet().apply_each(scratch.db(), revisions.iter().map(String::as_str)).await {
+            Ok(()) => scratch.schema(&self.options).await,
+            Err(e) => Err(e),
+        };
         scratch.drop().await;
         result
     }
 
-    async fn build(&self, scratch: &Scratch, revisions: &[String]) -> Result<Schema, Error> {
-        // A scratch build reports nothing and backs nothing up.
+    /// Where scratch databases go: the dev server when one is set, else `server`'s.
+    pub(super) fn scratch_server(&self, server: Db) -> Db {
+        self.dev.clone().unwrap_or(server)
+    }
+
+    /// This migrator for scratch builds: it reports nothing and backs nothing up.
+    pub(super) fn quiet(&self) -> Migrator {
         let mut quiet = self.clone();
         quiet.options.on_event = None;
         quiet.backup = None;
+        quiet
+    }
+
+    /// Applies each revision (with what it needs) in turn.
+    pub(super) async fn apply_each<'r>(
+        &self,
+        db: &Db,
+        revisions: impl IntoIterator<Item = &'r str>,
+    ) -> Result<(), Error> {
         for revision in revisions {
-            quiet.upgrade(scratch.db(), &Target::Revision(revision.clone())).await?;
+            self.upgrade(db, &Target::Revision(revision.to_owned())).await?;
         }
-        scratch.schema(&self.options).await
+        Ok(())
     }
 
     /// What a new revision must do to reach the schema `schema_sql` describes (a schema file):
@@ -64,8 +80,7 @@ impl Migrator {
         schema_sql: &str,
         origin: &str,
     ) -> Result<(Changes, Changes), Error> {
-        let server = server.into();
-        let on = self.dev.clone().unwrap_or(server);
+        let on = self.scratch_server(server.into());
         let (head, desired) = tokio::join!(
             self.head_schema(&on),
             super::scratch::schema_of_script(&on, schema_sql, origin, &self.options)

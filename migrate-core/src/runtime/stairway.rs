@@ -101,8 +101,7 @@ impl Migrator {
         from: Option<&str>,
         to: Option<&str>,
     ) -> Result<StairwayReport, Error> {
-        let server = server.into();
-        let on = self.dev.clone().unwrap_or(server);
+        let on = self.scratch_server(server.into());
         let order: Vec<usize> = self.graph.topological_order().to_vec();
         let position = |id: Option<&str>, default: usize| -> Result<usize, Error> {
             match id {
@@ -115,22 +114,14 @@ impl Migrator {
         };
         let first = position(from, 0)?;
         let last = position(to, order.len().saturating_sub(1))?;
-        let mut quiet = self.clone();
-        quiet.options.on_event = None;
-        quiet.backup = None;
+        let quiet = self.quiet();
+        let id = |j: usize| self.graph.migration(j).revision.as_str();
         let mut scratch = Scratch::create(&on, "stairway").await?;
         let mut report = StairwayReport::default();
         let result = async {
-            for (k, &i) in order.iter().enumerate() {
+            quiet.apply_each(scratch.db(), order[..first.min(order.len())].iter().map(|&j| id(j))).await?;
+            for (k, &i) in order.iter().enumerate().take(last + 1).skip(first) {
                 let m = self.graph.migration(i);
-                let target = Target::Revision(m.revision.clone());
-                if k < first || k > last {
-                    if k > last {
-                        break;
-                    }
-                    quiet.upgrade(scratch.db(), &target).await?;
-                    continue;
-                }
                 let outcome = match quiet.step(&scratch, m.revision.as_str(), &m.down).await {
                     Ok(outcome) => outcome,
                     Err(e) => StairwayOutcome::Failed(e.to_string()),
@@ -148,10 +139,7 @@ impl Migrator {
                     // downgrade does not hide the next revision's result.
                     let fresh = Scratch::create(&on, "stairway").await?;
                     std::mem::replace(&mut scratch, fresh).drop().await;
-                    for &j in &order[..=k] {
-                        let target = Target::Revision(self.graph.migration(j).revision.clone());
-                        quiet.upgrade(scratch.db(), &target).await?;
-                    }
+                    quiet.apply_each(scratch.db(), order[..=k].iter().map(|&j| id(j))).await?;
                 }
             }
             Ok::<_, Error>(())
