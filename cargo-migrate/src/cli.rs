@@ -63,6 +63,11 @@ pub(crate) struct GlobalOpts {
     /// Stop starting databases once one fails (default: go on, and report each).
     #[arg(long, global = true, help_heading = "Fleets")]
     pub(crate) fail_fast: bool,
+    /// Which lock keeps other runs out (overrides `lock` in [package.metadata.migrate]): the
+    /// server's session lock, the lock table (holds across a Galera cluster and through
+    /// transaction poolers), or auto: the lock table where the session lock would not hold.
+    #[arg(long, global = true, help_heading = "Global options", value_enum, value_name = "MODE")]
+    pub(crate) lock: Option<LockArg>,
     /// Server for scratch databases (schema commands), instead of the database's own server.
     #[arg(long, global = true, help_heading = "Global options", value_name = "URL", hide_env_values = true)]
     pub(crate) dev_url: Option<String>,
@@ -75,6 +80,27 @@ pub(crate) struct GlobalOpts {
     /// When to colour the output.
     #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub(crate) color: ColorChoice,
+}
+
+/// `--lock`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LockArg {
+    /// The lock table where the session lock would not hold (Galera, a pooler between).
+    Auto,
+    /// The server's session lock (advisory lock, GET_LOCK).
+    Session,
+    /// A row of the tool's lock table, with a heartbeat and a lease.
+    Table,
+}
+
+impl From<LockArg> for migrate_core::LockMode {
+    fn from(arg: LockArg) -> Self {
+        match arg {
+            LockArg::Auto => Self::Auto,
+            LockArg::Session => Self::Session,
+            LockArg::Table => Self::Table,
+        }
+    }
 }
 
 /// `--json` on read commands.

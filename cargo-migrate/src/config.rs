@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use migrate_core::HeadPolicy;
+use migrate_core::{HeadPolicy, LockMode};
 use serde::Deserialize;
 
 use crate::cli::GlobalOpts;
@@ -54,6 +54,10 @@ pub(crate) struct MigrateMetadata {
     pub(crate) schema: Option<String>,
     /// How long to wait for the migration lock, e.g. `"30s"`.
     pub(crate) lock_timeout: Option<String>,
+    /// Which lock keeps other runs out: `auto`, `session` or `table`.
+    pub(crate) lock: Option<String>,
+    /// How long a lock-table claim lives without a heartbeat, e.g. `"30s"`.
+    pub(crate) lock_lease: Option<String>,
     /// Branch labels kept as separate heads on purpose.
     pub(crate) branches: Option<Vec<String>>,
     /// Where upgrades and downgrades write a backup first, relative to the package.
@@ -131,6 +135,10 @@ pub(crate) struct Config {
     pub(crate) metadata: MigrateMetadata,
     /// The parsed lock timeout.
     pub(crate) lock_timeout: Option<Duration>,
+    /// The lock mode: `--lock`, else `lock` in the metadata, else auto.
+    pub(crate) lock: LockMode,
+    /// The parsed lock lease.
+    pub(crate) lock_lease: Option<Duration>,
 }
 
 impl Config {
@@ -144,13 +152,25 @@ impl Config {
     /// Resolves the configuration of an already-found package.
     pub(crate) fn for_package(global: &GlobalOpts, package: Package, cwd: PathBuf) -> Result<Self, CliError> {
         let metadata = read_metadata(&package)?;
-        let lock_timeout = match &metadata.lock_timeout {
-            None => None,
-            Some(text) => Some(humantime::parse_duration(text).map_err(|e| CliError::Metadata {
-                manifest: display_path(&package.manifest_path, &cwd),
-                message: format!("lock_timeout = \"{text}\" is not a duration ({e})"),
+        let manifest = display_path(&package.manifest_path, &cwd);
+        let duration = |key: &str, value: &Option<String>| match value {
+            None => Ok(None),
+            Some(text) => humantime::parse_duration(text).map(Some).map_err(|e| CliError::Metadata {
+                manifest: manifest.clone(),
+                message: format!("{key} = \"{text}\" is not a duration ({e})"),
                 help: "write a duration such as \"30s\" or \"2m\"".to_owned(),
-            })?),
+            }),
+        };
+        let lock_timeout = duration("lock_timeout", &metadata.lock_timeout)?;
+        let lock_lease = duration("lock_lease", &metadata.lock_lease)?;
+        let lock = match (global.lock, &metadata.lock) {
+            (Some(mode), _) => mode.into(),
+            (None, None) => LockMode::Auto,
+            (None, Some(name)) => LockMode::parse(name).ok_or_else(|| CliError::Metadata {
+                manifest: manifest.clone(),
+                message: format!("lock = \"{name}\" is not a lock mode"),
+                help: "write lock = \"auto\" (the default), \"session\" or \"table\"".to_owned(),
+            })?,
         };
         let migrations_dir = match (&global.dir, &metadata.directory) {
             (Some(dir), _) => cwd.join(dir),
@@ -159,7 +179,17 @@ impl Config {
         };
         let migrations_display = display_path(&migrations_dir, &cwd);
         let database = database_url(global, &package, &metadata)?;
-        Ok(Self { package, cwd, migrations_dir, migrations_display, database, metadata, lock_timeout })
+        Ok(Self {
+            package,
+            cwd,
+            migrations_dir,
+            migrations_display,
+            database,
+            metadata,
+            lock_timeout,
+            lock,
+            lock_lease,
+        })
     }
 
     /// The head policy declared in the metadata (`branches = [...]`), as the macro applies it.
@@ -322,7 +352,7 @@ pub(crate) fn read_metadata(package: &Package) -> Result<MigrateMetadata, CliErr
         manifest: package.manifest_path.display().to_string(),
         message: format!("[package.metadata.migrate]: {e}"),
         help:
-            "the keys are directory, database_url, history_table, log_table, schema, lock_timeout, branches, backup, schema_file and dev_url"
+            "the keys are directory, database_url, history_table, log_table, schema, lock_timeout, lock, lock_lease, branches, backup, schema_file and dev_url"
                 .to_owned(),
     })?;
     // Table and schema names are written into every offline script: no character in them may

@@ -52,5 +52,5 @@ pub use rebase::{RebaseError, rewrite_down_revision};
 pub use runtime::*;
 pub use secret::{password_needs_encoding, redact_url, scrub_url, split_password, url_passwords};
 pub use source::{SourceFile, load_dir, load_files, read_dir};
-pub use sql::{Event, Options};
+pub use sql::{Event, LockMode, Options};
 pub use target::{Range, Target, TargetParseError};

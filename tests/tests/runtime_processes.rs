@@ -51,10 +51,20 @@ fn write_chain_with(dir: &Path, dialect: Dialect, n: usize, ms: u32, broken: boo
     }
 }
 
-fn runner(url: &str, dir: &Path, lock_ms: u64) -> Command {
+/// Which lock the runners take: the server's session lock, or the lock table with a short lease
+/// (so that a killed run's claim is taken over within the tests' lock timeouts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lock {
+    Session,
+    Table,
+}
+
+fn runner(url: &str, dir: &Path, lock_ms: u64, lock: Lock) -> Command {
     let mut c = Command::new(RUNNER);
     c.args([url, dir.to_str().unwrap(), "upgrade", "head"])
         .env("MIGRATE_LOCK_TIMEOUT_MS", lock_ms.to_string())
+        .env("MIGRATE_LOCK", if lock == Lock::Table { "table" } else { "session" })
+        .env("MIGRATE_LOCK_LEASE_MS", "1000")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     c
@@ -73,21 +83,21 @@ async fn run_counts(t: &TestDb) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn eight_processes_on(dialect: Dialect) {
+async fn eight_processes_on(dialect: Dialect, lock: Lock) {
     let t = TestDb::new(dialect);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("migrations");
     write_chain(&dir, dialect, 16, 10, false);
-    eight_upgrades(&t, &dir).await;
+    eight_upgrades(&t, &dir, lock).await;
 
     // A failing run leaves the lock free: the next run gets it at once.
     let broken_dir = tmp.path().join("broken");
     write_chain(&broken_dir, dialect, 18, 10, true);
-    let out = runner(&t.url, &broken_dir, 2_000).output().unwrap();
+    let out = runner(&t.url, &broken_dir, 2_000, lock).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("error[Statement]") && text(&out).contains("k017.sql:"), "{}", text(&out));
     write_chain(&broken_dir, dialect, 18, 10, false);
-    let out = runner(&t.url, &broken_dir, 2_000).output().unwrap();
+    let out = runner(&t.url, &broken_dir, 2_000, lock).output().unwrap();
     if dialect == Dialect::MySql {
         // It got the lock (dirty states are only judged under it) and says what to do.
         assert!(text(&out).contains("error[Dirty]") && text(&out).contains("resolve"), "{}", text(&out));
@@ -98,13 +108,14 @@ async fn eight_processes_on(dialect: Dialect) {
 }
 
 /// Eight processes upgrade the 16 revisions in `dir` at once: each runs exactly once.
-async fn eight_upgrades(t: &TestDb, dir: &Path) {
-    let children: Vec<_> = (0..8).map(|_| runner(&t.url, dir, 60_000).spawn().unwrap()).collect();
+async fn eight_upgrades(t: &TestDb, dir: &Path, lock: Lock) {
+    let children: Vec<_> = (0..8).map(|_| runner(&t.url, dir, 60_000, lock).spawn().unwrap()).collect();
     let mut applied = 0;
     for child in children {
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "{}", text(&out));
-        applied += text(&out).trim().strip_prefix("ok ").unwrap().parse::<usize>().unwrap();
+        let last = text(&out).trim().lines().last().unwrap_or_default().to_owned();
+        applied += last.strip_prefix("ok ").unwrap().parse::<usize>().unwrap();
     }
     assert_eq!(applied, 16, "every migration ran in exactly one process");
     let counts = run_counts(t).await;
@@ -115,34 +126,54 @@ async fn eight_upgrades(t: &TestDb, dir: &Path) {
 
 /// Regression: on SQLite, steps marked `transaction: false` ran in several processes at once,
 /// because only each step's own transaction serialised them.
-async fn eight_processes_without_transactions_on(dialect: Dialect) {
+async fn eight_processes_without_transactions_on(dialect: Dialect, lock: Lock) {
     let t = TestDb::new(dialect);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("migrations");
     write_chain_with(&dir, dialect, 16, 10, false, true);
-    eight_upgrades(&t, &dir).await;
+    eight_upgrades(&t, &dir, lock).await;
+    if lock == Lock::Table {
+        // Every claim was given back: the lock table is empty.
+        assert_eq!(t.scalar("SELECT count(*) FROM migrate_history_lock").await.as_deref(), Some("0"));
+    }
 }
 
 #[test]
 fn eight_processes_without_transactions_sqlite() {
-    tokio_run(eight_processes_without_transactions_on(Dialect::Sqlite));
+    tokio_run(eight_processes_without_transactions_on(Dialect::Sqlite, Lock::Session));
 }
 #[test]
 fn eight_processes_without_transactions_postgres() {
-    tokio_run(eight_processes_without_transactions_on(Dialect::Postgres));
+    tokio_run(eight_processes_without_transactions_on(Dialect::Postgres, Lock::Session));
+}
+#[test]
+fn eight_processes_without_transactions_lock_table_postgres() {
+    tokio_run(eight_processes_without_transactions_on(Dialect::Postgres, Lock::Table));
+}
+#[test]
+fn eight_processes_without_transactions_lock_table_mysql() {
+    tokio_run(eight_processes_without_transactions_on(Dialect::MySql, Lock::Table));
 }
 
 #[test]
 fn eight_processes_sqlite() {
-    tokio_run(eight_processes_on(Dialect::Sqlite));
+    tokio_run(eight_processes_on(Dialect::Sqlite, Lock::Session));
 }
 #[test]
 fn eight_processes_postgres() {
-    tokio_run(eight_processes_on(Dialect::Postgres));
+    tokio_run(eight_processes_on(Dialect::Postgres, Lock::Session));
 }
 #[test]
 fn eight_processes_mysql() {
-    tokio_run(eight_processes_on(Dialect::MySql));
+    tokio_run(eight_processes_on(Dialect::MySql, Lock::Session));
+}
+#[test]
+fn eight_processes_lock_table_postgres() {
+    tokio_run(eight_processes_on(Dialect::Postgres, Lock::Table));
+}
+#[test]
+fn eight_processes_lock_table_mysql() {
+    tokio_run(eight_processes_on(Dialect::MySql, Lock::Table));
 }
 
 fn tokio_run(f: impl std::future::Future<Output = ()>) {
@@ -221,7 +252,7 @@ async fn assert_consistent(t: &TestDb, migrator: &Migrator) -> Option<String> {
     dirty.first().map(|s| (*s).to_owned())
 }
 
-async fn killed_on(dialect: Dialect) {
+async fn killed_on(dialect: Dialect, lock: Lock) {
     let t = TestDb::new(dialect);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("migrations");
@@ -230,6 +261,7 @@ async fn killed_on(dialect: Dialect) {
     write_chain(&dir, dialect, 80, ms, false);
     let migrator = Migrator::new(load_dir(&dir, "migrations").unwrap());
     let mut dirty_seen = 0;
+    let mut took_over = 0;
     // Ten moments, each a different phase of a migration; every other time the server also
     // ends the dead client's session at once.
     // On MySQL, an eleventh kill waits until a revision is visibly in progress, so the dirty
@@ -237,7 +269,7 @@ async fn killed_on(dialect: Dialect) {
     let kills = if dialect == Dialect::MySql { 11 } else { 10 };
     for k in 0..kills {
         let delay = 40 + k * u64::from(ms + 3);
-        let mut child = runner(&t.url, &dir, 10_000).spawn().unwrap();
+        let mut child = runner(&t.url, &dir, 10_000, lock).spawn().unwrap();
         if k == 10 {
             let in_progress = "SELECT count(*) FROM information_schema.tables t JOIN migrate_history h \
                                ON t.table_schema = DATABASE() AND t.table_name = 'migrate_history' WHERE h.dirty IS NOT NULL";
@@ -265,8 +297,9 @@ async fn killed_on(dialect: Dialect) {
         if let Some(rev) = dirty {
             dirty_seen += 1;
             // The next run reports the dirty revision and the way out.
-            let out = runner(&t.url, &dir, 3_000).output().unwrap();
+            let out = runner(&t.url, &dir, 3_000, lock).output().unwrap();
             let said = text(&out);
+            took_over += said.matches("took over: ").count();
             assert!(
                 said.contains("error[Dirty]") && said.contains(&format!("`{rev}`")) && said.contains("resolve"),
                 "{said}"
@@ -287,9 +320,16 @@ async fn killed_on(dialect: Dialect) {
     if dialect == Dialect::MySql {
         assert!(dirty_seen > 0, "no kill landed inside a MySQL migration");
     }
-    // No lock left behind: a run with a short lock timeout finishes the upgrade.
-    let out = runner(&t.url, &dir, 3_000).output().unwrap();
+    // No lock left behind (or, with the lock table, none that is not taken over within its
+    // lease): a run with a short lock timeout finishes the upgrade.
+    let out = runner(&t.url, &dir, 3_000, lock).output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
+    took_over += text(&out).matches("took over: ").count();
+    if lock == Lock::Table {
+        // Each killed run left its claim; the next run took it over and said whose it was.
+        assert!(took_over >= 1, "no takeover was reported");
+        assert_eq!(t.scalar("SELECT count(*) FROM migrate_history_lock").await.as_deref(), Some("0"));
+    }
     assert_eq!(t.recorded().await.len(), 80);
     assert_consistent(&t, &migrator).await;
     migrator.check(&t.db().await).await.unwrap();
@@ -298,13 +338,21 @@ async fn killed_on(dialect: Dialect) {
 
 #[test]
 fn killed_sqlite() {
-    tokio_run(killed_on(Dialect::Sqlite));
+    tokio_run(killed_on(Dialect::Sqlite, Lock::Session));
 }
 #[test]
 fn killed_postgres() {
-    tokio_run(killed_on(Dialect::Postgres));
+    tokio_run(killed_on(Dialect::Postgres, Lock::Session));
 }
 #[test]
 fn killed_mysql() {
-    tokio_run(killed_on(Dialect::MySql));
+    tokio_run(killed_on(Dialect::MySql, Lock::Session));
+}
+#[test]
+fn killed_lock_table_postgres() {
+    tokio_run(killed_on(Dialect::Postgres, Lock::Table));
+}
+#[test]
+fn killed_lock_table_mysql() {
+    tokio_run(killed_on(Dialect::MySql, Lock::Table));
 }

@@ -51,6 +51,10 @@ pub(crate) fn options(config: &Config) -> Options {
     if let Some(t) = config.lock_timeout {
         o.lock_timeout = t;
     }
+    o.lock = config.lock;
+    if let Some(lease) = config.lock_lease {
+        o = o.lock_lease(lease);
+    }
     o
 }
 
@@ -187,10 +191,12 @@ pub(crate) fn cancel_on_signals(session: &Session) -> Cancel {
 }
 
 /// Shows progress while revisions run: a bar on a terminal, one line per step otherwise; with
-/// `-vv`, every statement a step runs.
+/// `-v`, which lock the run took; with `-vv`, every statement a step runs. A takeover of a
+/// dead run's lock is always said.
 pub(crate) struct Progress {
     bar: Option<indicatif::ProgressBar>,
     quiet: bool,
+    verbose: bool,
     statements: bool,
 }
 
@@ -207,7 +213,7 @@ impl Progress {
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });
-        Self { bar, quiet: ctx.out.quiet, statements }
+        Self { bar, quiet: ctx.out.quiet, verbose: ctx.out.verbose >= 1 && !ctx.out.quiet, statements }
     }
 
     /// Adds the progress hook to `options`.
@@ -215,6 +221,7 @@ impl Progress {
         let bar = self.bar.clone();
         let quiet = self.quiet;
         let statements = self.statements;
+        let verbose = self.verbose;
         let err = Arc::new(Mutex::new(std::io::stderr()));
         let line = move |text: String| {
             if let Ok(mut e) = err.lock() {
@@ -236,6 +243,10 @@ impl Progress {
                 line(format!("[{}/{total}] {} {revision}", index + 1, verb(*direction)));
             }
             (None, Event::Statement { sql }) if statements => line(format!("{sql};")),
+            (_, Event::TookOver { previous }) if !quiet => {
+                line(format!("warning: took over the migration lock from a run that stopped heartbeating: {previous}"));
+            }
+            (_, Event::TableLock { reason }) if verbose => line(format!("lock: the lock table, because {reason}")),
             _ => {}
         })
     }

@@ -47,6 +47,12 @@ pub(crate) trait Backend: Sized + Send {
     /// Takes the run's lock, waiting up to `timeout` for another run to release it.
     fn lock(&mut self, tables: &Tables, timeout: Duration) -> impl Future<Output = Result<(), Error>> + Send;
 
+    /// Why the server's session lock (see [`lock`](Self::lock)) would not keep other runs out
+    /// here, when it would not: a cluster whose nodes lock each on their own, a pooler between.
+    fn session_lock_gap(&mut self) -> impl Future<Output = Result<Option<String>, Failure>> + Send {
+        async { Ok(None) }
+    }
+
     /// Ends the run's connection, releasing its lock, on every path.
     fn release(self) -> impl Future<Output = ()> + Send;
 

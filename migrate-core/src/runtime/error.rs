@@ -171,6 +171,15 @@ pub enum Error {
         /// Who holds it, when the backend can tell.
         holder: Option<String>,
     },
+    /// The run's lock-table claim was taken over while it worked (its heartbeat could not renew
+    /// it in time); it stopped before its next step.
+    #[error("this run lost its lock while it worked: {why}; it stopped before its next step")]
+    LockLost {
+        /// What happened to the claim.
+        why: String,
+        /// The steps that completed (and are recorded) before it stopped.
+        report: Box<Report>,
+    },
     /// Applied migrations were edited since they ran.
     #[error(
         "{} applied migration(s) changed since they ran:\n{}",
@@ -381,7 +390,7 @@ impl Error {
             Self::UnsupportedUrl { .. } | Self::UnencodedPassword { .. } | Self::Connect { .. } => {
                 ErrorKind::Connection
             }
-            Self::LockTimeout { .. } => ErrorKind::Lock,
+            Self::LockTimeout { .. } | Self::LockLost { .. } => ErrorKind::Lock,
             Self::Changed { .. } => ErrorKind::Changed,
             Self::UnknownApplied { .. } => ErrorKind::Unknown,
             Self::Dirty { .. } | Self::NotDirty { .. } => ErrorKind::Dirty,
@@ -398,7 +407,9 @@ impl Error {
     /// What a run that stopped part-way had applied (and recorded) before it stopped.
     pub fn partial(&self) -> Option<&Report> {
         match self {
-            Self::Statement { report, .. } | Self::Cancelled { report, .. } => Some(report.as_ref()),
+            Self::Statement { report, .. } | Self::Cancelled { report, .. } | Self::LockLost { report, .. } => {
+                Some(report.as_ref())
+            }
             _ => None,
         }
     }
@@ -429,7 +440,9 @@ impl Error {
             Self::Backup { message, .. } if message.contains("not installed") => "install the database's client tools (`postgresql-client` for pg_dump, `mariadb-client` for mariadb-dump), or run without a backup".to_owned(),
             Self::Backup { .. } => "fix what the tool says (permissions, disk space, the URL), or run without a backup".to_owned(),
             Self::ReadOnly { .. } => "point the URL at the primary (read commands such as `current` and `status` work on a replica)".to_owned(),
+            Self::LockTimeout { holder: Some(h), .. } if h.starts_with("the lock table") => "wait for that run to finish (a run that died is taken over once its lease runs out), or raise the lock timeout (`lock_timeout` in [package.metadata.migrate], or `Options::lock_timeout`)".to_owned(),
             Self::LockTimeout { .. } => "wait for that run to finish, or raise the lock timeout (`lock_timeout` in [package.metadata.migrate], or `Options::lock_timeout`)".to_owned(),
+            Self::LockLost { .. } => "another run took over: check its output, then `cargo migrate status`; if the heartbeat could not reach the database in time, raise `lock_lease` (or `Options::lock_lease`)".to_owned(),
             Self::Changed { changed } => format!(
                 "restore the files, or accept the change explicitly to record the new checksum: `cargo migrate upgrade --accept-changed {}` (or `Options::accept_changed`)",
                 changed.first().map_or("<revision>", |c| c.revision.as_str())

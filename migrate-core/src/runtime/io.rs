@@ -24,6 +24,9 @@ pub(crate) enum FailureKind {
     Cancelled,
     /// The server refused writes (a read-only transaction or server).
     ReadOnly,
+    /// A conflict with another transaction (a deadlock, a serialization or Galera certification
+    /// failure): nothing was written, and trying again may succeed.
+    Conflict,
     /// Anything else.
     Other,
 }

@@ -12,6 +12,7 @@ use super::cancel::Cancel;
 use super::db::Db;
 use super::error::{Aftermath, Error};
 use super::io::{Failure, FailureKind};
+use super::lock::{Claim, Held};
 use super::probe::LastState;
 use super::report::{AppliedRevision, LogEntry, Report, Status, StepReport};
 use super::state;
@@ -139,6 +140,15 @@ impl Migrator {
         Generator::with_tables(&self.graph, self.tables(dialect), self.options.all_or_nothing).script(plan)
     }
 
+    /// The generator of a locked run's steps, fenced by the lock table's claim when it holds one.
+    fn generator(&self, tables: &Tables, all_or_nothing: bool, claim: Option<&Claim>) -> Generator<'_> {
+        let generator = Generator::with_tables(&self.graph, tables.clone(), all_or_nothing);
+        match claim {
+            Some(c) => generator.fenced(tables.fence_lock(&c.owner, self.options.lock_lease.as_millis())),
+            None => generator,
+        }
+    }
+
     /// The bookkeeping statements for `dialect`, with who applies asked of the environment once.
     pub(super) fn tables(&self, dialect: Dialect) -> Tables {
         let who = self.cache.who.get_or_init(|| self.options.who());
@@ -254,9 +264,16 @@ impl Migrator {
     async fn locked(&self, db: &Db, op: Op<'_>) -> Result<Report, Error> {
         on_backend!(db, for_run, c => {
             let tables = self.tables(db.dialect());
-            let result = self.take_lock(&mut c, &tables).await;
-            let result = match result {
-                Ok(()) => self.run(&mut c, &tables, op).await,
+            let result = match self.take_lock(&mut c, &tables).await {
+                Ok(Held::Session) => self.run(&mut c, &tables, op, None).await,
+                Ok(Held::Table(claim)) => {
+                    let result = tokio::select! {
+                        result = self.run(&mut c, &tables, op, Some(&claim)) => result,
+                        never = self.heartbeat(db, &tables, &claim) => match never {},
+                    };
+                    self.give_back(&mut c, &tables, &claim).await;
+                    result
+                }
                 Err(e) => Err(e),
             };
             c.release().await;
@@ -264,7 +281,7 @@ impl Migrator {
         })
     }
 
-    async fn take_lock<B: Backend>(&self, conn: &mut B, tables: &Tables) -> Result<(), Error> {
+    async fn take_lock<B: Backend>(&self, conn: &mut B, tables: &Tables) -> Result<Held, Error> {
         // A standby or read-only server would refuse the first write, blamed on a migration, after
         // the lock was taken there: say what it is before anything.
         match conn.read_only().await {
@@ -272,7 +289,7 @@ impl Migrator {
             Ok(None) => {}
             Err(f) => return Err(f.database("cannot ask whether the server accepts writes")),
         }
-        let lock = conn.lock(tables, self.options.lock_timeout);
+        let lock = self.acquire(conn, tables);
         match &self.cancel {
             None => lock.await,
             Some(cancel) => tokio::select! {
@@ -285,9 +302,15 @@ impl Migrator {
 
     /// Reads the state under the lock (creating the tables on first use), judges it, refuses
     /// what must not be touched, plans once and runs the plan.
-    async fn run<B: Backend>(&self, conn: &mut B, tables: &Tables, op: Op<'_>) -> Result<Report, Error> {
+    async fn run<B: Backend>(
+        &self,
+        conn: &mut B,
+        tables: &Tables,
+        op: Op<'_>,
+        claim: Option<&Claim>,
+    ) -> Result<Report, Error> {
         let judged = state::judge(&self.graph, &self.read_state(conn, tables).await?);
-        let generator = Generator::with_tables(&self.graph, tables.clone(), false);
+        let generator = self.generator(tables, false, claim);
         if let Op::Resolve(expected, resolution) = op {
             return self.resolve(conn, &generator, judged, expected, resolution).await;
         }
@@ -323,7 +346,7 @@ impl Migrator {
             _ => None,
         };
         if whole {
-            let mut report = self.run_whole(conn, tables, &plan, digest, applied).await?;
+            let mut report = self.run_whole(conn, tables, &plan, digest, applied, claim).await?;
             report.backup = backup;
             return Ok(report);
         }
@@ -333,6 +356,10 @@ impl Migrator {
         };
         let mut report = Report { backup, ..Report::default() };
         for (position, &step) in plan.steps.iter().enumerate() {
+            if let Some(why) = claim.and_then(Claim::lost) {
+                report.current = state::current(&self.graph, &applied);
+                return Err(Error::LockLost { why, report: Box::new(report) });
+            }
             if self.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
                 let revision = report.steps.last().map(|s| s.revision.clone());
                 report.current = state::current(&self.graph, &applied);
@@ -346,7 +373,7 @@ impl Migrator {
             let (result, cancelled) = self.guarded(conn.run_step(&program), &mut canceller).await;
             if let Err(f) = result {
                 report.current = state::current(&self.graph, &applied);
-                return Err(self.step_error(conn, tables, &program, f, cancelled, report).await);
+                return Err(self.step_error(conn, &generator, &program, f, cancelled, report).await);
             }
             state::apply(&self.graph, &mut digest, &mut applied, step);
             report.steps.push(self.finished(step, start));
@@ -400,7 +427,7 @@ impl Migrator {
     async fn step_error<B: Backend>(
         &self,
         conn: &mut B,
-        tables: &Tables,
+        generator: &Generator<'_>,
         program: &StepProgram,
         f: StepFailure,
         cancelled: bool,
@@ -410,14 +437,22 @@ impl Migrator {
             return e;
         }
         let m = self.graph.migration(program.step.index);
-        let origin = program.statements().nth(f.at).map_or(Origin::Bookkeeping, |s| s.origin);
+        let failed = program.statements().nth(f.at);
+        if failed.is_some_and(|s| generator.is_fence(&s.sql)) {
+            let why = format!(
+                "the lock table no longer names this run as its holder when `{}` was to start ({})",
+                m.revision, f.failure.message
+            );
+            return Error::LockLost { why, report: Box::new(report) };
+        }
+        let origin = failed.map_or(Origin::Bookkeeping, |s| s.origin);
         let line = match origin {
             Origin::Migration { line, .. } => line,
             Origin::Bookkeeping => m.up_line,
         };
         if f.aftermath == Aftermath::Dirty {
             let failure = format!("{}:{line}: {}", m.path, f.failure.message);
-            conn.record_failure(tables, &m.revision, &failure).await;
+            conn.record_failure(generator.tables(), &m.revision, &failure).await;
         }
         if cancelled && f.failure.kind == FailureKind::Cancelled {
             return Error::Cancelled {
@@ -453,8 +488,9 @@ impl Migrator {
         plan: &Plan,
         mut digest: StateDigest,
         mut applied: Applied,
+        claim: Option<&Claim>,
     ) -> Result<Report, Error> {
-        let generator = Generator::with_tables(&self.graph, tables.clone(), true);
+        let generator = self.generator(tables, true, claim);
         let mut canceller = if self.cancel.is_some() { conn.canceller().await } else { None };
         let program = generator.program(plan, |step| {
             state::apply(&self.graph, &mut digest, &mut applied, step);
@@ -471,7 +507,7 @@ impl Migrator {
             if let Err(failure) = result {
                 conn.rollback().await;
                 let f = StepFailure { at: failure.index, failure, aftermath: Aftermath::RolledBackAll };
-                return Err(self.step_error(conn, tables, step, f, cancelled, Report::default()).await);
+                return Err(self.step_error(conn, &generator, step, f, cancelled, Report::default()).await);
             }
             report.steps.push(self.finished(step.step, start));
             if cancelled || self.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
@@ -483,6 +519,10 @@ impl Migrator {
                     report: Box::default(),
                 });
             }
+        }
+        if let Some(why) = claim.and_then(Claim::lost) {
+            conn.rollback().await;
+            return Err(Error::LockLost { why, report: Box::default() });
         }
         let end = program.end.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>();
         if let Err(f) = conn.batch(&end).await {

@@ -33,6 +33,7 @@ mod embedded;
 mod error;
 mod fleet;
 mod io;
+mod lock;
 mod migrator;
 #[cfg(feature = "mysql")]
 mod mysql;

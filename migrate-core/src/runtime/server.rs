@@ -29,9 +29,11 @@ impl<DB: Database> ServerConn<DB> {
         Ok(Self { conn: Handle::Pooled(conn), pool: pool.clone() })
     }
 
-    /// A connection of its own with the pool's options, for a run.
+    /// A connection of the run's own: one taken out of the pool (an idle one when there is
+    /// one, so that a process needs one server connection, not two, behind a session pooler),
+    /// closed when the run ends.
     pub async fn for_run(pool: &Pool<DB>) -> Result<Self, Error> {
-        let conn = DB::Connection::connect_with(&pool.connect_options()).await.map_err(connect_error)?;
+        let conn = pool.acquire().await.map_err(connect_error)?.detach();
         Ok(Self { conn: Handle::Owned(conn), pool: pool.clone() })
     }
 

@@ -113,10 +113,11 @@ pub enum Timing {
 /// The statements of the history and log tables for one dialect and one configuration.
 #[derive(Debug, Clone)]
 pub struct Tables {
-    dialect: Dialect,
-    schema: Option<String>,
+    pub(super) dialect: Dialect,
+    pub(super) schema: Option<String>,
     history: String,
     log: String,
+    pub(super) lock: String,
     who: String,
 }
 
@@ -137,6 +138,7 @@ impl Tables {
             dialect,
             history: qualify(&options.history_table),
             log: qualify(&options.log_table),
+            lock: qualify(&format!("{}_lock", options.history_table)),
             schema,
             who: dialect.quote_str(who),
         }

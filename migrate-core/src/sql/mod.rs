@@ -4,13 +4,14 @@
 
 mod bookkeeping;
 mod dialect;
+mod lock;
 mod options;
 mod program;
 mod split;
 
 pub use bookkeeping::{Action, StateDigest, TOOL_VERSION, Tables, Timing, hex};
 pub use dialect::Dialect;
-pub use options::{Event, EventHook, Options};
+pub use options::{DEFAULT_LEASE, Event, EventHook, LockMode, Options};
 pub use program::{
     Generator, Origin, Program, StepKind, StepProgram, Stmt, all_or_nothing_refusal, script, stamp_script,
 };

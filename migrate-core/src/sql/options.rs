@@ -31,6 +31,17 @@ pub enum Event {
         /// How long its SQL and bookkeeping took, as seen by this process.
         duration: Duration,
     },
+    /// The run keeps others out with the lock table rather than the server's session lock
+    /// ([`LockMode::Table`]), and why.
+    TableLock {
+        /// Why: chosen, or what makes the session lock unsafe here.
+        reason: String,
+    },
+    /// The lock table's claim of a run that stopped heartbeating was taken over.
+    TookOver {
+        /// Who held it: host, process id and token, and when it last said it was alive.
+        previous: String,
+    },
     /// A statement of the revision that is starting (every one of them, in order, after
     /// [`Started`](Self::Started)): exactly what the offline script prints for it.
     Statement {
@@ -38,6 +49,39 @@ pub enum Event {
         sql: String,
     },
 }
+
+/// How a run keeps other runs out while it works ([`Options::lock`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LockMode {
+    /// The session lock where it holds, the lock table where it does not: MariaDB Galera
+    /// (`wsrep_on`), and PostgreSQL reached through a pooler or proxy (the server's own address
+    /// is not the one dialled).
+    #[default]
+    Auto,
+    /// The server's session lock: `pg_advisory_lock` on PostgreSQL, `GET_LOCK` on MySQL. Released
+    /// the moment the run's connection closes, however it ends.
+    Session,
+    /// A row in a table of the tool's own (`<history_table>_lock`), claimed by a committed
+    /// transaction and kept alive by a heartbeat: it holds across a cluster's nodes and through
+    /// transaction poolers. A run that dies leaves the row until its lease runs out; the next
+    /// run then takes it over and says so.
+    Table,
+}
+
+impl LockMode {
+    /// The mode named `auto`, `session` or `table`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "auto" => Some(Self::Auto),
+            "session" => Some(Self::Session),
+            "table" => Some(Self::Table),
+            _ => None,
+        }
+    }
+}
+
+/// The default [`Options::lock_lease`].
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
 
 /// The progress hook type of [`Options::on_event`].
 pub type EventHook = Arc<dyn Fn(&Event) + Send + Sync>;
@@ -53,6 +97,12 @@ pub struct Options {
     pub schema: Option<String>,
     /// How long to wait for another process's run to finish (default 60 s).
     pub lock_timeout: Duration,
+    /// Which lock keeps other runs out (default [`LockMode::Auto`]; SQLite always locks its
+    /// file).
+    pub lock: LockMode,
+    /// How long a lock-table claim lives without a heartbeat (default 30 s): a run whose process
+    /// or server died is taken over this long after its last heartbeat.
+    pub lock_lease: Duration,
     /// Run the whole upgrade or downgrade in one transaction (PostgreSQL and SQLite only).
     pub all_or_nothing: bool,
     /// Revisions whose edited file is accepted: their recorded checksum is replaced by the new one.
@@ -70,6 +120,8 @@ impl Default for Options {
             log_table: "migrate_log".to_owned(),
             schema: None,
             lock_timeout: Duration::from_secs(60),
+            lock: LockMode::Auto,
+            lock_lease: DEFAULT_LEASE,
             all_or_nothing: false,
             accept_changed: Vec::new(),
             applied_by: None,
@@ -85,6 +137,8 @@ impl fmt::Debug for Options {
             .field("log_table", &self.log_table)
             .field("schema", &self.schema)
             .field("lock_timeout", &self.lock_timeout)
+            .field("lock", &self.lock)
+            .field("lock_lease", &self.lock_lease)
             .field("all_or_nothing", &self.all_or_nothing)
             .field("accept_changed", &self.accept_changed)
             .field("applied_by", &self.applied_by)
@@ -115,6 +169,18 @@ impl Options {
     /// Sets how long to wait for the lock.
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
         self.lock_timeout = timeout;
+        self
+    }
+
+    /// Sets which lock keeps other runs out.
+    pub fn lock(mut self, mode: LockMode) -> Self {
+        self.lock = mode;
+        self
+    }
+
+    /// Sets how long a lock-table claim lives without a heartbeat (at least one second).
+    pub fn lock_lease(mut self, lease: Duration) -> Self {
+        self.lock_lease = lease.max(Duration::from_secs(1));
         self
     }
 
@@ -152,6 +218,13 @@ impl Options {
             .filter(|s| !s.is_empty())
             .or_else(account_of_this_process)
             .unwrap_or_else(|| "unknown".to_owned())
+    }
+
+    /// Whether `table` is one of the tool's own: the history, log or lock table.
+    pub fn is_own_table(&self, table: &str) -> bool {
+        table == self.history_table
+            || table == self.log_table
+            || table.strip_suffix("_lock").is_some_and(|t| t == self.history_table)
     }
 
     #[cfg_attr(not(feature = "runtime"), allow(dead_code))]

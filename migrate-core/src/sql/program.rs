@@ -102,6 +102,7 @@ pub struct Generator<'g> {
     graph: &'g RevisionGraph,
     tables: Tables,
     all_or_nothing: bool,
+    fence: Vec<Stmt>,
 }
 
 /// Why an all-or-nothing run of `plan` is impossible on `dialect`, or `None` when it is possible.
@@ -134,7 +135,19 @@ impl<'g> Generator<'g> {
 
     /// A generator over already built [`Tables`] (the runtime builds them once per run).
     pub fn with_tables(graph: &'g RevisionGraph, tables: Tables, all_or_nothing: bool) -> Self {
-        Self { graph, tables, all_or_nothing }
+        Self { graph, tables, all_or_nothing, fence: Vec::new() }
+    }
+
+    /// Opens every step with `fence` (after its transaction begins, before the migration's own
+    /// statements): the lock table's check that the run still holds its claim.
+    pub fn fenced(mut self, fence: Vec<String>) -> Self {
+        self.fence = fence.into_iter().map(Stmt::book).collect();
+        self
+    }
+
+    /// Whether the statement is part of the fence.
+    pub fn is_fence(&self, sql: &str) -> bool {
+        self.fence.iter().any(|f| f.sql == sql)
     }
 
     /// The bookkeeping statements.
@@ -272,6 +285,7 @@ impl<'g> Generator<'g> {
                 }
             }
         }
+        open.extend(self.fence.iter().cloned());
         let committed = (kind == StepKind::ImplicitCommit).then(|| {
             let wanted = if step.direction == Direction::Up { "up" } else { "down" };
             t.select_dirty(rev, wanted)

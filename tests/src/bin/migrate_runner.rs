@@ -2,13 +2,15 @@
 //! with the migrations of a directory and prints what happened.
 //!
 //! Usage: `migrate_runner <url> <dir> upgrade|downgrade <target>`; `MIGRATE_LOCK_TIMEOUT_MS`
-//! sets the lock timeout. Exit code 0 on success, 2 on an error (printed as
+//! sets the lock timeout, `MIGRATE_LOCK` the lock mode (`auto`, `session`, `table`) and
+//! `MIGRATE_LOCK_LEASE_MS` the lock table's lease; a takeover of a dead run's claim is printed
+//! as `took over: <previous owner>`. Exit code 0 on success, 2 on an error (printed as
 //! `error[<kind>]: <message>` and its help), 3 on bad arguments.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use migrate_core::{Db, Migrator, Options, Target, load_dir};
+use migrate_core::{Db, Event, LockMode, Migrator, Options, Target, load_dir};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -32,6 +34,17 @@ async fn main() -> ExitCode {
     if let Some(ms) = std::env::var("MIGRATE_LOCK_TIMEOUT_MS").ok().and_then(|s| s.parse().ok()) {
         options.lock_timeout = Duration::from_millis(ms);
     }
+    if let Some(mode) = std::env::var("MIGRATE_LOCK").ok().and_then(|s| LockMode::parse(&s)) {
+        options.lock = mode;
+    }
+    if let Some(ms) = std::env::var("MIGRATE_LOCK_LEASE_MS").ok().and_then(|s| s.parse().ok()) {
+        options.lock_lease = Duration::from_millis(ms);
+    }
+    let options = options.on_event(|event| {
+        if let Event::TookOver { previous } = event {
+            println!("took over: {previous}");
+        }
+    });
     let migrator = Migrator::new(graph).with_options(options);
     let result = match Db::connect(url).await {
         Ok(db) => {

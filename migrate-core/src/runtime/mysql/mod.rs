@@ -32,6 +32,7 @@ fn classify(e: &sqlx::Error) -> FailureKind {
         (Some(1146), _) | (_, Some("42S02")) => FailureKind::MissingTable,
         (Some(1317), _) => FailureKind::Cancelled,
         (Some(1290 | 1792 | 1836), _) => FailureKind::ReadOnly,
+        (Some(1213), _) => FailureKind::Conflict,
         _ => FailureKind::Other,
     }
 }
@@ -149,6 +150,17 @@ impl Backend for MyConn {
         }
         let holder = self.holder(&name).await;
         Err(Error::LockTimeout { dialect: Dialect::MySql, waited: timeout, holder })
+    }
+
+    /// `GET_LOCK` is local to one node of a Galera cluster (MariaDB lists it among the explicit
+    /// locking Galera does not support).
+    async fn session_lock_gap(&mut self) -> Result<Option<String>, Failure> {
+        let rows = self.rows("SHOW VARIABLES LIKE 'wsrep_on'").await?;
+        let on = rows.first().and_then(|r| r.get(1)).cloned().flatten().is_some_and(|v| v.eq_ignore_ascii_case("ON"));
+        Ok(on.then(|| {
+            "the server is a node of a Galera cluster (wsrep_on is ON), where GET_LOCK holds on one node only"
+                .to_owned()
+        }))
     }
 
     /// `read_only` stops users who may not bypass it (SUPER or READ_ONLY ADMIN); MySQL's

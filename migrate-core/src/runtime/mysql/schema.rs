@@ -19,7 +19,7 @@ pub(crate) async fn read(conn: &mut MyConn, options: &Options) -> Result<Schema,
     let about = conn.rows("SELECT DATABASE(), VERSION()").await?;
     let db = about.first().and_then(|r| r[0].clone()).unwrap_or_default();
     let mariadb = about.first().and_then(|r| r[1].clone()).is_some_and(|v| v.contains("MariaDB"));
-    let skip = |t: &str| t == options.history_table || t == options.log_table;
+    let skip = |t: &str| options.is_own_table(t);
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
 
     let rows = conn

@@ -29,6 +29,7 @@ fn classify(e: &sqlx::Error) -> FailureKind {
         Some("57014") => FailureKind::Cancelled,
         Some("55P03") => FailureKind::Busy,
         Some("25006") => FailureKind::ReadOnly,
+        Some("40001" | "40P01") => FailureKind::Conflict,
         _ => FailureKind::Other,
     }
 }
@@ -109,6 +110,39 @@ impl Backend for PgConn {
             }
             Err(f) => Err(f.database("cannot take the PostgreSQL advisory lock")),
         }
+    }
+
+    /// A pooler or proxy between (PgBouncer, say) shows as a server that is not where this
+    /// connection dialled: its own address and port (`inet_server_addr()`, `inet_server_port()`)
+    /// are not the dialled host's. A transaction pooler gives a session lock's server connection
+    /// to other clients, and keeps the lock after this run's client is gone.
+    async fn session_lock_gap(&mut self) -> Result<Option<String>, Failure> {
+        let rows = self.rows("SELECT host(inet_server_addr()), inet_server_port()::text").await?;
+        let get = |i: usize| rows.first().and_then(|r| r.get(i)).cloned().flatten();
+        let options = self.0.pool().connect_options();
+        let (host, port) = (options.get_host().to_owned(), options.get_port());
+        let socket = options.get_socket().is_some() || host.starts_with('/');
+        let dialled = if socket { format!("the Unix socket in {host}") } else { format!("{host}:{port}") };
+        let server = match (get(0), get(1).and_then(|p| p.parse::<u16>().ok())) {
+            (Some(addr), Some(server_port)) => {
+                let addr = addr.parse::<std::net::IpAddr>().ok().map(|a| a.to_canonical());
+                let direct = !socket
+                    && server_port == port
+                    && tokio::net::lookup_host((host.as_str(), port))
+                        .await
+                        .is_ok_and(|mut found| found.any(|a| Some(a.ip().to_canonical()) == addr));
+                if direct {
+                    return Ok(None);
+                }
+                format!("{}:{server_port}", addr.map_or_else(|| "?".to_owned(), |a| a.to_string()))
+            }
+            _ if socket => return Ok(None),
+            _ => "a Unix socket".to_owned(),
+        };
+        Ok(Some(format!(
+            "this connection dialled {dialled} but reached the server through {server}: a pooler or proxy (PgBouncer, say) \
+             stands between, and a session lock may not hold through it"
+        )))
     }
 
     async fn read_only(&mut self) -> Result<Option<String>, Failure> {

@@ -23,7 +23,7 @@ pub(crate) async fn read(conn: &mut PgConn, options: &Options) -> Result<Schema,
     let mut schema = Schema::empty(Dialect::Postgres);
     let q = |s: &str| s.replace("{USER_NS}", USER_NS);
     let skip = |name: &Name| {
-        (name.name == options.history_table || name.name == options.log_table)
+        options.is_own_table(&name.name)
             && (options.schema.is_none() || name.schema == options.schema || name.schema.is_none())
     };
 

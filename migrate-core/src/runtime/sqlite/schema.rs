@@ -24,7 +24,7 @@ pub(crate) async fn read(conn: &mut SqliteConn, options: &Options) -> Result<Sch
              WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name",
         )
         .await?;
-    let skip = |t: &str| t == options.history_table || t == options.log_table;
+    let skip = |t: &str| options.is_own_table(t);
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     for o in &objects {
         let (kind, name, table, sql) = (text(&o[0]), text(&o[1]), text(&o[2]), text(&o[3]));
