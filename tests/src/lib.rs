@@ -8,6 +8,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use migrate_core::sql::Dialect;
 use migrate_core::{Db, Migration, RevisionGraph, parse};
 
+pub mod processes;
+pub mod servers;
+
 /// The PostgreSQL server the tests use (`MIGRATE_TEST_POSTGRES_URL`).
 pub fn postgres_url() -> String {
     std::env::var("MIGRATE_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -44,6 +47,8 @@ pub struct TestDb {
     /// Its dialect.
     pub dialect: Dialect,
     name: String,
+    /// The server's URL, for creating and dropping it.
+    server: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -60,18 +65,18 @@ fn start_hint(dialect: Dialect) -> &'static str {
 }
 
 /// Runs admin statements on a server in a thread of its own (usable from `Drop`).
-fn admin(dialect: Dialect, sql: String) -> Result<(), String> {
+fn admin(dialect: Dialect, server: String, sql: String) -> Result<(), String> {
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
         rt.block_on(async move {
             use sqlx::Connection;
             match dialect {
                 Dialect::Postgres => {
-                    let mut c = sqlx::PgConnection::connect(&postgres_url()).await.map_err(|e| e.to_string())?;
+                    let mut c = sqlx::PgConnection::connect(&server).await.map_err(|e| e.to_string())?;
                     sqlx::raw_sql(&sql).execute(&mut c).await.map_err(|e| e.to_string())?;
                 }
                 Dialect::MySql => {
-                    let mut c = sqlx::MySqlConnection::connect(&mysql_url()).await.map_err(|e| e.to_string())?;
+                    let mut c = sqlx::MySqlConnection::connect(&server).await.map_err(|e| e.to_string())?;
                     sqlx::raw_sql(&sql).execute(&mut c).await.map_err(|e| e.to_string())?;
                 }
                 Dialect::Sqlite => {}
@@ -93,16 +98,28 @@ impl TestDb {
                 let shm = std::path::Path::new("/dev/shm");
                 let dir = if shm.is_dir() { tempfile::tempdir_in(shm) } else { tempfile::tempdir() }.unwrap();
                 let url = format!("sqlite:{}?mode=rwc", dir.path().join(format!("{name}.db")).display());
-                TestDb { url, dialect, name, _dir: Some(dir) }
+                TestDb { url, dialect, name, server: String::new(), _dir: Some(dir) }
             }
             Dialect::Postgres | Dialect::MySql => {
                 let server = if dialect == Dialect::Postgres { postgres_url() } else { mysql_url() };
-                if let Err(e) = admin(dialect, format!("CREATE DATABASE {name}")) {
-                    panic!("{dialect} at {server} is not usable ({e}); {}", start_hint(dialect));
-                }
-                TestDb { url: with_database(&server, &name), dialect, name, _dir: None }
+                Self::on_server(dialect, &server)
             }
         }
+    }
+
+    /// Creates a fresh database on the server at `server` (a URL of any database there).
+    pub fn on_server(dialect: Dialect, server: &str) -> TestDb {
+        let name = unique_name();
+        if let Err(e) = admin(dialect, server.to_owned(), format!("CREATE DATABASE {name}")) {
+            panic!("{dialect} at {server} is not usable ({e}); {}", start_hint(dialect));
+        }
+        TestDb { url: with_database(server, &name), dialect, name, server: server.to_owned(), _dir: None }
+    }
+
+    /// The URL of this database reached through `server` instead (a pooler, another node of a
+    /// cluster): `server` with this database's name.
+    pub fn url_via(&self, server: &str) -> String {
+        with_database(server, &self.name)
     }
 
     /// Connects a pool to it.
@@ -214,7 +231,7 @@ impl Drop for TestDb {
             Dialect::Postgres => format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
             Dialect::MySql => format!("DROP DATABASE IF EXISTS {}", self.name),
         };
-        let _ = admin(self.dialect, sql);
+        let _ = admin(self.dialect, self.server.clone(), sql);
     }
 }
 

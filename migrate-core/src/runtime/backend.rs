@@ -147,7 +147,22 @@ pub(crate) fn busy(failure: &Failure, dialect: Dialect, waited: Duration) -> Opt
 /// Runs `$body` with `$c` bound to a backend connection of `$db`, made by `$make` (`for_run`
 /// or `pooled`).
 macro_rules! on_backend {
+    // A read hands its connection back before it returns (not in a task spawned later), so the
+    // next read or run reuses it rather than opening another.
+    ($db:expr, pooled, $c:ident => $body:expr) => {
+        $crate::runtime::backend::on_backend!($db, pooled_then_release, $c => {
+            let out = $body;
+            $c.release().await;
+            out
+        })
+    };
+    ($db:expr, pooled_then_release, $c:ident => $body:expr) => {
+        $crate::runtime::backend::on_backend!(@make $db, pooled, $c => $body)
+    };
     ($db:expr, $make:ident, $c:ident => $body:expr) => {
+        $crate::runtime::backend::on_backend!(@make $db, $make, $c => $body)
+    };
+    (@make $db:expr, $make:ident, $c:ident => $body:expr) => {
         match $db {
             #[cfg(feature = "sqlite")]
             $crate::Db::Sqlite(p) => {

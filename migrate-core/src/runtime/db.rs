@@ -96,6 +96,11 @@ impl Db {
                 use std::str::FromStr;
                 let url = url.replacen("postgresql://", "postgres://", 1);
                 let mut options = sqlx::postgres::PgConnectOptions::from_str(&url).map_err(fail)?;
+                if !url.contains("extra_float_digits") {
+                    // PostgreSQL 12 and later print floats exactly without it, and PgBouncer's
+                    // default configuration refuses the connection when it is sent.
+                    options = options.extra_float_digits(None);
+                }
                 if !url.contains("application_name=") {
                     // So that lock-holder messages and pg_stat_activity name the tool.
                     options = options.application_name("cargo-migrate");

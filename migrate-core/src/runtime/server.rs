@@ -29,8 +29,8 @@ impl<DB: Database> ServerConn<DB> {
         Ok(Self { conn: Handle::Pooled(conn), pool: pool.clone() })
     }
 
-    /// A connection of the run's own: one taken out of the pool (an idle one when there is
-    /// one, so that a process needs one server connection, not two, behind a session pooler),
+    /// A connection of the run's own: one taken out of the pool (the idle one a read handed
+    /// back, so that a process needs one server connection, not two, behind a session pooler),
     /// closed when the run ends.
     pub async fn for_run(pool: &Pool<DB>) -> Result<Self, Error> {
         let conn = pool.acquire().await.map_err(connect_error)?.detach();
@@ -45,10 +45,15 @@ impl<DB: Database> ServerConn<DB> {
         }
     }
 
-    /// Closes a connection of the run's own (a pooled one goes back to the pool).
+    /// Closes a connection of the run's own; a pooled one goes back to the pool now, so that
+    /// the next read takes it (dropped, it would go back in a task of its own, later).
     pub async fn close(self) {
-        if let Handle::Owned(c) = self.conn {
-            let _ = c.close().await;
+        match self.conn {
+            Handle::Owned(c) => {
+                let _ = c.close().await;
+            }
+            // sqlx's own drop handler, run here rather than spawned.
+            Handle::Pooled(mut c) => c.return_to_pool().await,
         }
     }
 

@@ -63,12 +63,25 @@ impl Tables {
             // `previous_owner` first: MySQL assigns left to right, reading values already set.
             format!(
                 "UPDATE {} SET previous_owner = {}, owner = {me}, acquired_ms = {now}, heartbeat_ms = {now}, \
-                 expires_ms = {now} + {lease_ms} WHERE id = {ROW} AND expires_ms < {now}",
+                 expires_ms = {now} + {lease_ms} WHERE id = {ROW} AND expires_ms < {now}{}",
                 self.lock,
                 self.previous_owner(),
+                self.unlocked_row(),
             ),
             self.select_lock(),
         ]
+    }
+
+    /// On PostgreSQL, a condition that skips the row while a transaction holds it: a step of
+    /// the holder is running (its fence locks the row until the step ends), so the holder is
+    /// alive, and waiting on the row would only tie up a connection (a pooler's, perhaps).
+    fn unlocked_row(&self) -> String {
+        match self.dialect {
+            Dialect::Postgres => {
+                format!(" AND id IN (SELECT id FROM {} WHERE id = {ROW} FOR UPDATE SKIP LOCKED)", self.lock)
+            }
+            _ => String::new(),
+        }
     }
 
     /// The text kept of a taken-over claim: its owner and how long before the takeover it last

@@ -236,9 +236,13 @@ impl<'g> Generator<'g> {
                 close.push(book("SET autocommit = 1".to_owned()));
             }
             (StepKind::Autocommit, direction) => {
+                // PostgreSQL keeps the start in a session setting. Behind a transaction pooler
+                // the closing transaction may run on another server connection: there the
+                // setting is missing or emptied by the last step that read it, and the duration
+                // is NULL rather than wrong.
                 let timing = if d == Dialect::Postgres {
                     open.push(book(format!("SELECT set_config('{PG_STEP_START}', clock_timestamp()::text, false)")));
-                    Timing::Since(format!("current_setting('{PG_STEP_START}')::timestamptz"))
+                    Timing::Since(format!("NULLIF(current_setting('{PG_STEP_START}', true), '')::timestamptz"))
                 } else {
                     Timing::Unknown
                 };
@@ -252,6 +256,9 @@ impl<'g> Generator<'g> {
                         close.push(book(t.insert_log(rev, Action::Downgrade, Some(&checksum), timing, after)));
                         close.push(book(t.delete(rev)));
                     }
+                }
+                if d == Dialect::Postgres {
+                    close.push(book(format!("SELECT set_config('{PG_STEP_START}', '', false)")));
                 }
                 close.push(commit());
             }

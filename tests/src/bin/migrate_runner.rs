@@ -4,7 +4,7 @@
 //! Usage: `migrate_runner <url> <dir> upgrade|downgrade <target>`; `MIGRATE_LOCK_TIMEOUT_MS`
 //! sets the lock timeout, `MIGRATE_LOCK` the lock mode (`auto`, `session`, `table`) and
 //! `MIGRATE_LOCK_LEASE_MS` the lock table's lease; a takeover of a dead run's claim is printed
-//! as `took over: <previous owner>`. Exit code 0 on success, 2 on an error (printed as
+//! as `took over: <previous owner>`, the choice of the lock table as `lock table: <why>`. Exit code 0 on success, 2 on an error (printed as
 //! `error[<kind>]: <message>` and its help), 3 on bad arguments.
 
 use std::process::ExitCode;
@@ -40,10 +40,10 @@ async fn main() -> ExitCode {
     if let Some(ms) = std::env::var("MIGRATE_LOCK_LEASE_MS").ok().and_then(|s| s.parse().ok()) {
         options.lock_lease = Duration::from_millis(ms);
     }
-    let options = options.on_event(|event| {
-        if let Event::TookOver { previous } = event {
-            println!("took over: {previous}");
-        }
+    let options = options.on_event(|event| match event {
+        Event::TookOver { previous } => println!("took over: {previous}"),
+        Event::TableLock { reason } => println!("lock table: {reason}"),
+        _ => {}
     });
     let migrator = Migrator::new(graph).with_options(options);
     let result = match Db::connect(url).await {

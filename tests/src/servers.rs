@@ -1,0 +1,197 @@
+//! Servers of a test's own, started from Debian's packages on free loopback ports and stopped
+//! (their files removed) when dropped: PgBouncer in front of the test PostgreSQL, and a
+//! PostgreSQL primary with a streaming standby made by `pg_basebackup -R`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A free TCP port on 127.0.0.1 (free when asked; the caller binds it soon after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Waits until `ready` says yes, or panics naming `what` after `secs` seconds.
+pub fn wait_until(what: &str, secs: u64, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !ready() {
+        assert!(Instant::now() < deadline, "{what} is not ready after {secs} s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A directory the `postgres` account may write (PostgreSQL and PgBouncer refuse to run as
+/// root), removed when dropped.
+fn postgres_dir(prefix: &str) -> tempfile::TempDir {
+    let dir = tempfile::Builder::new().prefix(prefix).tempdir().unwrap();
+    let status = Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status().unwrap();
+    assert!(status.success(), "cannot give {} to the postgres account", dir.path().display());
+    dir
+}
+
+/// Runs a command as the `postgres` account.
+fn as_postgres(program: &str) -> Command {
+    let mut c = Command::new("runuser");
+    c.args(["-u", "postgres", "--", program]);
+    c
+}
+
+/// The directory of PostgreSQL's server programs (`initdb`, `pg_ctl`, `postgres`).
+fn pg_bin() -> PathBuf {
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL's server package (postgresql) must be installed")
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join("initdb").exists())
+        .collect();
+    versions.sort();
+    versions.pop().expect("no PostgreSQL server programs under /usr/lib/postgresql")
+}
+
+/// Whether a PostgreSQL server answers on `port`.
+fn pg_ready(port: u16) -> bool {
+    Command::new("pg_isready")
+        .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// PgBouncer in front of the test PostgreSQL (127.0.0.1:5432), every database reachable
+/// through it, trusting every user.
+pub struct PgBouncer {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl PgBouncer {
+    /// Starts PgBouncer with `pool_mode` (`session` or `transaction`) and `pool_size` server
+    /// connections per database and user. Its configuration is the package's defaults
+    /// otherwise: `extra_float_digits` is not in `ignore_startup_parameters`.
+    pub fn start(pool_mode: &str, pool_size: u32) -> Self {
+        let dir = postgres_dir("migrate-pgbouncer-");
+        let port = free_port();
+        let d = dir.path();
+        std::fs::write(d.join("users.txt"), "\"postgres\" \"\"\n\"root\" \"\"\n").unwrap();
+        std::fs::write(
+            d.join("pgbouncer.ini"),
+            format!(
+                "[databases]\n* = host=127.0.0.1 port=5432\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\n\
+                 unix_socket_dir =\nauth_type = trust\nauth_file = {users}\npool_mode = {pool_mode}\n\
+                 default_pool_size = {pool_size}\nmax_client_conn = 200\nlogfile = {log}\npidfile = {pid}\n",
+                users = d.join("users.txt").display(),
+                log = d.join("pgbouncer.log").display(),
+                pid = d.join("pgbouncer.pid").display(),
+            ),
+        )
+        .unwrap();
+        let _ = Command::new("chown").args(["-R", "postgres:postgres"]).arg(d).status();
+        let child = as_postgres("pgbouncer")
+            .arg(d.join("pgbouncer.ini"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("pgbouncer (Debian package pgbouncer) must be installed");
+        wait_until("PgBouncer", 20, || pg_ready(port));
+        Self { port, child, _dir: dir }
+    }
+
+    /// A URL of the database `database` through this PgBouncer.
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// What PgBouncer logged.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("pgbouncer.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for PgBouncer {
+    fn drop(&mut self) {
+        // runuser forwards the signal to PgBouncer.
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// A PostgreSQL cluster of the test's own on a free port: a primary, and a hot standby made
+/// from it with `pg_basebackup -R`, streaming from it.
+pub struct PgPair {
+    /// The primary's port.
+    pub primary: u16,
+    /// The standby's port.
+    pub standby: u16,
+    dir: tempfile::TempDir,
+}
+
+impl PgPair {
+    /// Creates and starts both, and waits until the standby is streaming.
+    pub fn start() -> Self {
+        let dir = postgres_dir("migrate-pg-pair-");
+        let bin = pg_bin();
+        let (primary, standby) = (free_port(), free_port());
+        let (p, s) = (dir.path().join("primary"), dir.path().join("standby"));
+        let run = |mut c: Command, what: &str| {
+            let out = c.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        let mut initdb = as_postgres(bin.join("initdb").to_str().unwrap());
+        initdb.args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"]).arg(&p);
+        run(initdb, "initdb");
+        std::fs::write(
+            p.join("postgresql.auto.conf"),
+            "listen_addresses = '127.0.0.1'\nunix_socket_directories = ''\nfsync = off\nshared_buffers = 16MB\n\
+             max_wal_senders = 4\nwal_level = replica\nhot_standby = on\n",
+        )
+        .unwrap();
+        let _ = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&p).status();
+        Self::pg_ctl(&bin, &p, primary, "start");
+        wait_until("the primary PostgreSQL", 30, || pg_ready(primary));
+        let mut backup = as_postgres(bin.join("pg_basebackup").to_str().unwrap());
+        backup
+            .args(["-h", "127.0.0.1", "-p", &primary.to_string(), "-U", "postgres", "-R", "-X", "stream", "-D"])
+            .arg(&s);
+        run(backup, "pg_basebackup");
+        Self::pg_ctl(&bin, &s, standby, "start");
+        wait_until("the standby PostgreSQL", 30, || pg_ready(standby));
+        let pair = Self { primary, standby, dir };
+        wait_until("streaming replication", 30, || {
+            Command::new("psql")
+                .args(["-h", "127.0.0.1", "-p", &primary.to_string(), "-U", "postgres", "-tAc"])
+                .arg("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "1")
+        });
+        pair
+    }
+
+    fn pg_ctl(bin: &Path, data: &Path, port: u16, action: &str) {
+        let mut c = as_postgres(bin.join("pg_ctl").to_str().unwrap());
+        c.arg("-D").arg(data).args(["-w", "-m", "immediate"]);
+        if action == "start" {
+            c.args(["-o", &format!("-p {port}"), "-l"]).arg(data.with_extension("log"));
+        }
+        c.arg(action).stdout(Stdio::null()).stderr(Stdio::null());
+        let _ = c.status();
+    }
+
+    /// A URL of `database` on the primary.
+    pub fn primary_url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.primary)
+    }
+
+    /// A URL of `database` on the standby.
+    pub fn standby_url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.standby)
+    }
+}
+
+impl Drop for PgPair {
+    fn drop(&mut self) {
+        let bin = pg_bin();
+        for (dir, port) in [("standby", self.standby), ("primary", self.primary)] {
+            Self::pg_ctl(&bin, &self.dir.path().join(dir), port, "stop");
+        }
+    }
+}
