@@ -1,6 +1,7 @@
 //! Servers of a test's own, started from Debian's packages on free loopback ports and stopped
-//! (their files removed) when dropped: PgBouncer in front of the test PostgreSQL, and a
-//! PostgreSQL primary with a streaming standby made by `pg_basebackup -R`.
+//! (their files removed) when dropped: PgBouncer in front of the test PostgreSQL, a PostgreSQL
+//! primary with a streaming standby made by `pg_basebackup -R`, and a three-node MariaDB
+//! Galera cluster.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -192,6 +193,167 @@ impl Drop for PgPair {
         let bin = pg_bin();
         for (dir, port) in [("standby", self.standby), ("primary", self.primary)] {
             Self::pg_ctl(&bin, &self.dir.path().join(dir), port, "stop");
+        }
+    }
+}
+
+/// A three-node MariaDB Galera cluster of the test's own on loopback: each node with its own
+/// data directory and ports (client, replication, IST, SST), node 1 bootstrapping the cluster
+/// and the others joining by SST one at a time. Stopped and removed when dropped.
+pub struct Galera {
+    /// The nodes' client ports.
+    pub ports: [u16; 3],
+    galera: [u16; 3],
+    ist: [u16; 3],
+    sst: [u16; 3],
+    children: [Option<Child>; 3],
+    dir: tempfile::TempDir,
+}
+
+/// The account the nodes run as: rsync SST refuses to run as root.
+const GALERA_USER: &str = "mysql";
+
+impl Galera {
+    /// Starts the cluster and waits until every node is Synced in a cluster of three.
+    pub fn start() -> Self {
+        let dir = tempfile::Builder::new().prefix("migrate-galera-").tempdir().unwrap();
+        let d = dir.path();
+        for sub in ["tmp", "n2", "n3"] {
+            std::fs::create_dir(d.join(sub)).unwrap();
+        }
+        let chown = || {
+            let status = Command::new("chown").args(["-R", &format!("{GALERA_USER}:")]).arg(d).status().unwrap();
+            assert!(status.success(), "cannot give {} to the {GALERA_USER} account", d.display());
+        };
+        chown();
+        let install = Command::new("mariadb-install-db")
+            .args(["--no-defaults", "--auth-root-authentication-method=normal", "--skip-test-db"])
+            .arg(format!("--user={GALERA_USER}"))
+            .arg(format!("--datadir={}", d.join("n1").display()))
+            .output()
+            .expect("mariadb-install-db (package mariadb-server) must be installed");
+        assert!(install.status.success(), "{}", String::from_utf8_lossy(&install.stderr));
+        chown();
+        // Twelve ports, all held until all are chosen so that none repeats.
+        let listeners: Vec<_> = (0..12).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()).collect();
+        let p: Vec<u16> = listeners.iter().map(|l| l.local_addr().unwrap().port()).collect();
+        drop(listeners);
+        let mut cluster = Self {
+            ports: [p[0], p[1], p[2]],
+            galera: [p[3], p[4], p[5]],
+            ist: [p[6], p[7], p[8]],
+            sst: [p[9], p[10], p[11]],
+            children: [None, None, None],
+            dir,
+        };
+        for node in 0..3 {
+            cluster.start_node(node);
+            cluster.wait_synced(node, node + 1, 90);
+        }
+        for node in 0..3 {
+            cluster.wait_synced(node, 3, 60);
+        }
+        cluster
+    }
+
+    fn start_node(&mut self, node: usize) {
+        let d = self.dir.path();
+        let n = node + 1;
+        let address =
+            format!("gcomm://127.0.0.1:{},127.0.0.1:{},127.0.0.1:{}", self.galera[0], self.galera[1], self.galera[2]);
+        // Fast failure detection on loopback: a killed node leaves the cluster within seconds.
+        let provider = format!(
+            "gmcast.listen_addr=tcp://127.0.0.1:{};ist.recv_addr=127.0.0.1:{};gcache.size=32M;\
+             evs.suspect_timeout=PT2S;evs.inactive_timeout=PT4S;evs.keepalive_period=PT0.5S;evs.inactive_check_period=PT0.5S",
+            self.galera[node], self.ist[node]
+        );
+        let mut c = Command::new("mariadbd");
+        c.arg("--no-defaults")
+            .arg(format!("--user={GALERA_USER}"))
+            .arg(format!("--datadir={}", d.join(format!("n{n}")).display()))
+            .arg(format!("--socket={}", d.join(format!("n{n}.sock")).display()))
+            .arg(format!("--pid-file={}", d.join(format!("n{n}.pid")).display()))
+            .arg(format!("--log-error={}", d.join(format!("n{n}.err")).display()))
+            .arg(format!("--tmpdir={}", d.join("tmp").display()))
+            .arg(format!("--port={}", self.ports[node]))
+            .args(["--bind-address=127.0.0.1", "--skip-name-resolve", "--binlog-format=ROW"])
+            .args(["--default-storage-engine=InnoDB", "--innodb-autoinc-lock-mode=2"])
+            .args(["--innodb-buffer-pool-size=32M", "--innodb-flush-log-at-trx-commit=0"])
+            .args(["--wsrep-on=ON", "--wsrep-provider=/usr/lib/galera/libgalera_smm.so"])
+            .arg("--wsrep-cluster-name=migrate_test")
+            .arg(format!("--wsrep-cluster-address={address}"))
+            .arg(format!("--wsrep-node-name=n{n}"))
+            .arg(format!("--wsrep-node-address=127.0.0.1:{}", self.galera[node]))
+            .arg(format!("--wsrep-node-incoming-address=127.0.0.1:{}", self.ports[node]))
+            .arg("--wsrep-sst-method=rsync")
+            .arg(format!("--wsrep-sst-receive-address=127.0.0.1:{}", self.sst[node]))
+            .arg(format!("--wsrep-provider-options={provider}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if node == 0 {
+            c.arg("--wsrep-new-cluster");
+        }
+        self.children[node] =
+            Some(c.spawn().expect("mariadbd (package mariadb-server) and galera-4 must be installed"));
+    }
+
+    /// Runs SQL on a node with the `mariadb` client; its output, or the error.
+    pub fn sql(&self, node: usize, sql: &str) -> Result<String, String> {
+        let out = Command::new("mariadb")
+            .args(["--no-defaults", "--protocol=TCP", "-h127.0.0.1", "-uroot", "-N", "-B"])
+            .arg(format!("-P{}", self.ports[node]))
+            .args(["-e", sql])
+            .output()
+            .map_err(|e| e.to_string())?;
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
+        }
+    }
+
+    /// Waits until `node` is Synced in a cluster of `size` nodes.
+    pub fn wait_synced(&self, node: usize, size: usize, secs: u64) {
+        let want = format!("{size}\tSynced");
+        let state = "SELECT (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'wsrep_cluster_size'), \
+                     (SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'wsrep_local_state_comment')";
+        wait_until(&format!("Galera node {} (Synced in a cluster of {size})", node + 1), secs, || {
+            self.sql(node, state).is_ok_and(|s| s == want)
+        });
+    }
+
+    /// A URL of `database` on `node`.
+    pub fn url(&self, node: usize, database: &str) -> String {
+        format!("mysql://root@127.0.0.1:{}/{database}", self.ports[node])
+    }
+
+    /// Kills `node` with SIGKILL, as a crashed server.
+    pub fn kill(&mut self, node: usize) {
+        if let Some(mut child) = self.children[node].take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// What `node` logged.
+    pub fn log(&self, node: usize) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("n{}.err", node + 1))).unwrap_or_default()
+    }
+}
+
+impl Drop for Galera {
+    fn drop(&mut self) {
+        let running: Vec<Child> = self.children.iter_mut().filter_map(Option::take).collect();
+        for child in &running {
+            let _ = Command::new("kill").arg(child.id().to_string()).status();
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for mut child in running {
+            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
         }
     }
 }
