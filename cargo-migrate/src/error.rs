@@ -61,7 +61,7 @@ Exit codes:
    8  target or revision not found, ambiguous, or several heads
    9  database dirty: a revision failed half-way (see `cargo migrate resolve`)
   10  the database records revisions that have no file
-  11  another process holds the migration lock (lock timeout passed)
+  11  the migration lock: held by another run past the timeout, or taken over mid-run
   12  the server accepts no writes (a standby or read-only server); nothing changed
   13  schema.sql differs from the schema the migrations produce (check)
   14  drift: the database's schema differs from what its applied revisions produce (check)

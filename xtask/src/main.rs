@@ -57,6 +57,8 @@ fn bench() -> Result<(), String> {
         &["bench", "-p", "migrate-core", "--bench", "autogenerate", "--features", "sqlite,postgres,mysql"],
         &[],
     )?;
+    run("cargo", &["bench", "-p", "migrate-core", "--bench", "fleet", "--features", "sqlite,postgres,mysql"], &[])?;
+    run("cargo", &["bench", "-p", "migrate-core", "--bench", "lock", "--features", "sqlite,postgres,mysql"], &[])?;
     run("cargo", &["bench", "-p", "cargo-migrate", "--bench", "commands"], &[])?;
     Ok(())
 }
