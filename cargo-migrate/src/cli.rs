@@ -300,6 +300,55 @@ impl Command {
             _ => false,
         }
     }
+
+    /// The commands an app's own migration CLI offers: those that work on the database and the
+    /// embedded migrations, not on the migration files.
+    pub(crate) const EMBEDDED: &'static [&'static str] = &[
+        "upgrade",
+        "downgrade",
+        "stamp",
+        "current",
+        "status",
+        "history",
+        "heads",
+        "branches",
+        "show",
+        "check",
+        "resolve",
+        "test",
+    ];
+
+    /// Whether an app's own migration CLI offers the command.
+    pub(crate) fn works_embedded(&self) -> bool {
+        Self::EMBEDDED.contains(&self.name())
+    }
+
+    /// The command's name, as typed.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Init(_) => "init",
+            Self::New(_) => "new",
+            Self::Upgrade(_) => "upgrade",
+            Self::Downgrade(_) => "downgrade",
+            Self::Stamp(_) => "stamp",
+            Self::Current(_) => "current",
+            Self::Status(_) => "status",
+            Self::History(_) => "history",
+            Self::Heads(_) => "heads",
+            Self::Branches(_) => "branches",
+            Self::Show(_) => "show",
+            Self::Merge(_) => "merge",
+            Self::Rebase(_) => "rebase",
+            Self::Check(_) => "check",
+            Self::Diff(_) => "diff",
+            Self::Dump(_) => "dump",
+            Self::Test(_) => "test",
+            Self::Lint(_) => "lint",
+            Self::Edit(_) => "edit",
+            Self::Resolve(_) => "resolve",
+            Self::Completions(_) => "completions",
+        }
+    }
 }
 
 /// Commands whose only option is `--json`.

@@ -79,6 +79,8 @@ pub(crate) enum UrlSource {
     DotEnv(PathBuf),
     /// `database_url` in `[package.metadata.migrate]`.
     Metadata(PathBuf),
+    /// The app's own default, in an app's migration CLI.
+    App,
     /// The embedded SQLite default.
     Default,
 }
@@ -87,7 +89,7 @@ impl UrlSource {
     /// Whether the URL was given explicitly for this run (flag, environment or `.env`), as
     /// opposed to a development default.
     pub(crate) fn is_explicit(&self) -> bool {
-        matches!(self, Self::Flag | Self::Env | Self::DotEnv(_))
+        matches!(self, Self::Flag | Self::Env | Self::DotEnv(_) | Self::App)
     }
 
     /// How to say where it came from.
@@ -97,6 +99,7 @@ impl UrlSource {
             Self::Env => "DATABASE_URL in the environment".to_owned(),
             Self::DotEnv(p) => format!("DATABASE_URL in {}", display_path(p, cwd)),
             Self::Metadata(p) => format!("database_url in [package.metadata.migrate] of {}", display_path(p, cwd)),
+            Self::App => "the app's default".to_owned(),
             Self::Default => format!("the embedded default `{DEFAULT_DATABASE_URL}`"),
         }
     }
@@ -139,6 +142,8 @@ pub(crate) struct Config {
     pub(crate) lock: LockMode,
     /// The parsed lock lease.
     pub(crate) lock_lease: Option<Duration>,
+    /// The migrations are embedded in an app (its own migration CLI): no files, no metadata.
+    pub(crate) embedded: bool,
 }
 
 impl Config {
@@ -189,6 +194,56 @@ impl Config {
             lock_timeout,
             lock,
             lock_lease,
+            embedded: false,
+        })
+    }
+
+    /// The configuration of an app's own migration CLI (`<app> migrate …`): the migrations are
+    /// embedded in `program`, so there is no package, no metadata and no migrations directory;
+    /// the database comes from `--database-url`, `DATABASE_URL` (also from `.env` in the working
+    /// directory), else `default_url`, else the embedded SQLite default.
+    pub(crate) fn embedded(
+        global: &GlobalOpts,
+        program: &str,
+        branches: Vec<String>,
+        default_url: Option<&str>,
+    ) -> Result<Self, CliError> {
+        if global.dir.is_some() || global.manifest_path.is_some() || global.package.is_some() {
+            return Err(CliError::Usage {
+                message: format!(
+                    "the migrations are embedded in {program}: --dir, --manifest-path and -p do not apply"
+                ),
+                help: "run cargo migrate in the source tree to work on the migration files".to_owned(),
+            });
+        }
+        let cwd = std::env::current_dir().map_err(|e| CliError::Io { path: ".".into(), message: e.to_string() })?;
+        let package = Package {
+            name: program.to_owned(),
+            manifest_path: PathBuf::from(program),
+            dir: cwd.clone(),
+            workspace_root: cwd.clone(),
+            metadata: serde_json::Value::Null,
+        };
+        let metadata = MigrateMetadata {
+            branches: (!branches.is_empty()).then_some(branches),
+            database_url: default_url.map(str::to_owned),
+            ..MigrateMetadata::default()
+        };
+        let mut database = database_url(global, &package, &metadata)?;
+        if database.source == UrlSource::Metadata(package.manifest_path.clone()) {
+            database.source = UrlSource::App;
+        }
+        Ok(Self {
+            migrations_dir: PathBuf::from(program),
+            migrations_display: format!("the migrations embedded in {program}"),
+            database,
+            metadata,
+            lock_timeout: None,
+            lock: global.lock.map_or(LockMode::Auto, Into::into),
+            lock_lease: None,
+            embedded: true,
+            package,
+            cwd,
         })
     }
 
@@ -203,6 +258,9 @@ impl Config {
     /// The desired schema file: `schema_file` from the metadata, else `schema.sql` beside
     /// Cargo.toml when it exists.
     pub(crate) fn schema_file(&self) -> Option<PathBuf> {
+        if self.embedded {
+            return None;
+        }
         match &self.metadata.schema_file {
             Some(f) => Some(self.package.dir.join(f)),
             None => Some(self.package.dir.join("schema.sql")).filter(|p| p.is_file()),

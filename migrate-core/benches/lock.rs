@@ -71,13 +71,21 @@ fn median(mut times: Vec<Duration>) -> Duration {
 }
 
 fn show(d: Duration) -> String {
-    if d >= Duration::from_secs(1) { format!("{:.2} s", d.as_secs_f64()) } else { format!("{:.2} ms", d.as_secs_f64() * 1e3) }
+    if d >= Duration::from_secs(1) {
+        format!("{:.2} s", d.as_secs_f64())
+    } else {
+        format!("{:.2} ms", d.as_secs_f64() * 1e3)
+    }
 }
 
 fn line(what: &str, table: Duration, session: Duration) {
     let ratio = table.as_secs_f64() / session.as_secs_f64();
     let verdict = if ratio <= 1.05 { "met" } else { "NOT met" };
-    println!("  {what:<36} table {:>10}  session {:>10}  {ratio:>5.3}x  (goal ≤1.05x, {verdict})", show(table), show(session));
+    println!(
+        "  {what:<36} table {:>10}  session {:>10}  {ratio:>5.3}x  (goal ≤1.05x, {verdict})",
+        show(table),
+        show(session)
+    );
 }
 
 fn migrator(graph: &std::sync::Arc<RevisionGraph>, lock: LockMode) -> Migrator {
@@ -87,10 +95,12 @@ fn migrator(graph: &std::sync::Arc<RevisionGraph>, lock: LockMode) -> Migrator {
 async fn bench(dialect: Dialect, n: usize, iterations: usize) {
     let graph = std::sync::Arc::new(chain(n));
     let name = format!("migrate_bench_lock_{}", dialect.name().to_lowercase().replace('/', "_"));
-    let (mut apply, mut locked, mut noop) = ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
+    let (mut apply, mut locked, mut noop) =
+        ([Vec::new(), Vec::new()], [Vec::new(), Vec::new()], [Vec::new(), Vec::new()]);
     for i in 0..iterations {
         // Alternate which goes first, so that neither always meets a warmer server.
-        let order = if i % 2 == 0 { [LockMode::Table, LockMode::Session] } else { [LockMode::Session, LockMode::Table] };
+        let order =
+            if i % 2 == 0 { [LockMode::Table, LockMode::Session] } else { [LockMode::Session, LockMode::Table] };
         for mode in order {
             let k = usize::from(mode == LockMode::Session);
             let url = fresh(dialect, &name).await;

@@ -264,7 +264,7 @@ impl Galera {
         // Fast failure detection on loopback: a killed node leaves the cluster within seconds.
         let provider = format!(
             "gmcast.listen_addr=tcp://127.0.0.1:{};ist.recv_addr=127.0.0.1:{};gcache.size=32M;\
-             evs.suspect_timeout=PT2S;evs.inactive_timeout=PT4S;evs.keepalive_period=PT0.5S;evs.inactive_check_period=PT0.5S",
+             evs.suspect_timeout=PT2S;evs.inactive_timeout=PT4S;evs.install_timeout=PT4S;evs.keepalive_period=PT0.5S;evs.inactive_check_period=PT0.5S",
             self.galera[node], self.ist[node]
         );
         let mut c = Command::new("mariadbd");

@@ -41,12 +41,27 @@ pub(crate) struct Ctx<'o> {
     pub(crate) global: GlobalOpts,
     /// Whether the command was asked for JSON.
     pub(crate) json: bool,
+    /// The app whose embedded migrations these commands work on (its own migration CLI);
+    /// `None` for `cargo migrate`, which reads the files.
+    pub(crate) embedded: Option<Embedded>,
+}
+
+/// Migrations embedded in an app, for its own migration CLI.
+pub(crate) struct Embedded {
+    /// The app's name, as its commands are shown.
+    pub(crate) program: String,
+    /// The validated graph.
+    pub(crate) graph: std::sync::Arc<migrate_core::RevisionGraph>,
+    /// The branch labels declared to `migrate!()`.
+    pub(crate) branches: Vec<String>,
+    /// The app's own database URL, used when none is given.
+    pub(crate) default_url: Option<String>,
 }
 
 impl<'o> Ctx<'o> {
     /// A context writing to `out`.
     pub(crate) fn new(out: &'o mut Output) -> Self {
-        Self { out, global: GlobalOpts::default(), json: false }
+        Self { out, global: GlobalOpts::default(), json: false, embedded: None }
     }
 
     /// The validated configuration; its database password is registered for scrubbing and the
@@ -57,7 +72,10 @@ impl<'o> Ctx<'o> {
                 self.out.add_secret(&p);
             }
         }
-        let config = Config::load(&self.global)?;
+        let config = match &self.embedded {
+            Some(e) => Config::embedded(&self.global, &e.program, e.branches.clone(), e.default_url.as_deref())?,
+            None => Config::load(&self.global)?,
+        };
         for p in migrate_core::url_passwords(&config.database.url) {
             self.out.add_secret(&p);
         }
@@ -80,6 +98,9 @@ impl<'o> Ctx<'o> {
     /// The validated migrations of `config`, with a warning for each file in the directory that
     /// is skipped because it is not a `.sql` file.
     pub(crate) fn load(&mut self, config: Config) -> Result<Project, CliError> {
+        if let Some(e) = &self.embedded {
+            return Ok(Project { config, graph: e.graph.clone(), files: Vec::new() });
+        }
         for stray in crate::project::stray_files(&config) {
             self.out.warn(format!("{stray} is not a migration (only `.sql` files are read) and is skipped"));
         }
@@ -102,6 +123,20 @@ pub(crate) fn dispatch(cli: MigrateCli, ctx: &mut Ctx<'_>) -> ExitCode {
         let e = CliError::Usage {
             message: "only upgrade, downgrade, current and check run on several databases".to_owned(),
             help: "give this command one --database-url".to_owned(),
+        };
+        report(ctx.out, &e);
+        return e.exit();
+    }
+    if let Some(e) = &ctx.embedded
+        && !cli.command.works_embedded()
+    {
+        let e = CliError::Usage {
+            message: format!(
+                "`{}` works on the migration files, which {} does not have",
+                cli.command.name(),
+                e.program
+            ),
+            help: "run it with `cargo migrate` in the source tree".to_owned(),
         };
         report(ctx.out, &e);
         return e.exit();
@@ -136,10 +171,20 @@ pub(crate) fn dispatch(cli: MigrateCli, ctx: &mut Ctx<'_>) -> ExitCode {
                 // Scripts read stdout: the error comes there as JSON too.
                 ctx.out.json(&e.to_json());
             }
-            report(ctx.out, &e);
+            match &ctx.embedded {
+                Some(app) => report_as(ctx.out, &e, &app.program),
+                None => report(ctx.out, &e),
+            }
             e.exit()
         }
     }
+}
+
+/// Writes `e` to stderr for an app's own migration CLI: the commands it suggests are the app's.
+fn report_as(out: &mut Output, e: &CliError, program: &str) {
+    let text =
+        error::render(e, out.err_color, out.err_is_terminal).replace("cargo migrate ", &format!("{program} migrate "));
+    out.error_text(&text);
 }
 
 /// Writes `e` to stderr as a diagnostic.

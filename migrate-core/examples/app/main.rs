@@ -7,6 +7,15 @@
 //!
 //! Without `DATABASE_URL` it uses (and creates) `app.db` in the current directory through the
 //! app's own sqlx pool. Running it twice applies nothing the second time.
+//!
+//! With `migrate` first it is its own migration CLI over the same embedded migrations:
+//!
+//! ```text
+//! cargo run -p migrate-core --example app --features sqlite -- migrate history
+//! cargo run -p migrate-core --example app --features sqlite -- migrate downgrade base
+//! cargo run -p migrate-core --example app --features sqlite -- migrate upgrade --sql
+//! cargo run -p migrate-core --example app --features sqlite -- migrate check
+//! ```
 
 use std::process::ExitCode;
 
@@ -17,8 +26,27 @@ use migrate_macros::migrate;
 /// Every migration of `examples/app/migrations`, checked and embedded at compile time.
 static MIGRATIONS: Migrations = migrate!("examples/app/migrations");
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// The app's database when `DATABASE_URL` is not set.
+const APP_DB: &str = "sqlite:app.db";
+
+fn main() -> ExitCode {
+    // `app migrate <command>`: the app is its own migration CLI (upgrade, downgrade, stamp,
+    // current, status, history, heads, check, `--sql`…) over the migrations embedded in it,
+    // with cargo migrate's flags, output and exit codes.
+    if std::env::args().nth(1).as_deref() == Some("migrate") {
+        return cargo_migrate::embedded(&MIGRATIONS, std::env::args_os(), Some(APP_DB));
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(serve())
+}
+
+async fn serve() -> ExitCode {
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
