@@ -115,9 +115,9 @@ impl Migrator {
     async fn claim<B: Backend>(&self, conn: &mut B, tables: &Tables, owner: &str) -> Result<(), Error> {
         let started = Instant::now();
         let lease = self.options.lock_lease.as_millis();
-        let statements = tables.claim_lock(owner, lease);
-        let (write, read) = statements.split_at(2);
-        let write: Vec<&str> = write.iter().map(String::as_str).collect();
+        // One round trip: insert or take over, then read who holds it (on PostgreSQL one implicit
+        // transaction).
+        let claim = tables.claim_lock(owner, lease).join(";\n");
         // Runs starting together may all find the table missing: a creation that fails because
         // another made it meanwhile is fine; any other failure is reported if the table is
         // still missing afterwards.
@@ -125,19 +125,16 @@ impl Migrator {
         let mut pause = Duration::from_millis(20);
         loop {
             let mut holder = None;
-            match conn.batch(&write).await {
-                Ok(()) => {
-                    let rows = conn.rows(&read[0]).await.map_err(|f| f.database("cannot read the lock table"))?;
-                    match row(&rows) {
-                        Some(r) if r.owner == owner => {
-                            if let Some(previous) = r.previous {
-                                self.options.emit(Event::TookOver { previous });
-                            }
-                            return Ok(());
+            match conn.rows(&claim).await {
+                Ok(rows) => match row(&rows) {
+                    Some(r) if r.owner == owner => {
+                        if let Some(previous) = r.previous {
+                            self.options.emit(Event::TookOver { previous });
                         }
-                        other => holder = other.map(|r| r.describe()),
+                        return Ok(());
                     }
-                }
+                    other => holder = other.map(|r| r.describe()),
+                },
                 Err(f) if f.kind == FailureKind::MissingTable => {
                     if let Some(failed) = created.take() {
                         return Err(failed.unwrap_or_else(|| f.database("cannot claim the lock table's row")));

@@ -144,7 +144,7 @@ impl Migrator {
     fn generator(&self, tables: &Tables, all_or_nothing: bool, claim: Option<&Claim>) -> Generator<'_> {
         let generator = Generator::with_tables(&self.graph, tables.clone(), all_or_nothing);
         match claim {
-            Some(c) => generator.fenced(tables.fence_lock(&c.owner, self.options.lock_lease.as_millis())),
+            Some(c) => generator.fenced(vec![tables.fence_lock(&c.owner)]),
             None => generator,
         }
     }

@@ -119,20 +119,24 @@ impl Tables {
         ]
     }
 
-    /// The fence a step of a lock-table run opens with: renews the claim, then fails the step
-    /// (a subquery of two rows is an error) unless the row still names `owner`. Inside a
-    /// PostgreSQL step's transaction the renewal's row lock also keeps any takeover waiting
-    /// until the step has committed or rolled back.
-    pub fn fence_lock(&self, owner: &str, lease_ms: u128) -> Vec<String> {
-        let (renew, me) = (self.renew_lock(owner, lease_ms).remove(0), self.dialect.quote_str(owner));
-        let dual = if self.dialect == Dialect::MySql { " FROM DUAL" } else { "" };
-        vec![
-            renew,
-            format!(
-                "SELECT (SELECT 1 UNION ALL SELECT 1{dual} WHERE NOT EXISTS (SELECT 1 FROM {} WHERE id = {ROW} AND owner = {me})) AS lock_still_held",
+    /// The fence a step of a lock-table run opens with: one statement that fails the step (a
+    /// division by zero, or a subquery of two rows on MySQL) unless the row still names
+    /// `owner`. On PostgreSQL it also locks the row (`FOR UPDATE`) until the step's transaction
+    /// ends, so that no takeover can happen while a step of the holder runs; the heartbeat keeps
+    /// the lease.
+    pub fn fence_lock(&self, owner: &str) -> String {
+        let me = self.dialect.quote_str(owner);
+        match self.dialect {
+            Dialect::Postgres => format!(
+                "SELECT 1 / count(*) AS lock_still_held FROM (SELECT id FROM {} WHERE id = {ROW} AND owner = {me} FOR UPDATE) AS held",
                 self.lock
             ),
-        ]
+            _ => format!(
+                "SELECT (SELECT 1 UNION ALL SELECT 1{} WHERE NOT EXISTS (SELECT 1 FROM {} WHERE id = {ROW} AND owner = {me})) AS lock_still_held",
+                if self.dialect == Dialect::MySql { " FROM DUAL" } else { "" },
+                self.lock
+            ),
+        }
     }
 
     /// Deletes this run's claim (and nobody else's).
