@@ -291,3 +291,38 @@ fn killed_lock_table_postgres() {
 fn killed_lock_table_mysql() {
     tokio_run(killed_on(Dialect::MySql, Lock::Table));
 }
+
+/// A run whose lock-table claim is taken from it (here: overwritten by hand, as a takeover after
+/// a stalled heartbeat would) stops before its next step, says so, and leaves the other claim.
+async fn claim_taken_on(dialect: Dialect) {
+    let t = TestDb::new(dialect);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("migrations");
+    write_chain(&dir, dialect, 20, 150, false);
+    let child = runner(&t.url, &dir, 10_000, Lock::Table).spawn().unwrap();
+    for _ in 0..400 {
+        if t.try_scalar("SELECT count(*) FROM runs").await.and_then(|c| c.parse::<u32>().ok()).is_some_and(|c| c >= 2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    t.query("UPDATE migrate_history_lock SET owner = 'another run'").await;
+    let out = child.wait_with_output().unwrap();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("error[Lock]") && said.contains("lost its lock") && said.contains("another run"), "{said}");
+    let recorded = t.recorded().await.len();
+    assert!((2..20).contains(&recorded), "{recorded} recorded");
+    assert_eq!(run_counts(&t).await.len(), recorded, "nothing ran unrecorded");
+    // The run gave back only its own claim.
+    assert_eq!(t.scalar("SELECT owner FROM migrate_history_lock").await.as_deref(), Some("another run"));
+}
+
+#[test]
+fn claim_taken_postgres() {
+    tokio_run(claim_taken_on(Dialect::Postgres));
+}
+#[test]
+fn claim_taken_mysql() {
+    tokio_run(claim_taken_on(Dialect::MySql));
+}

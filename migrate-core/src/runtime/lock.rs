@@ -71,8 +71,9 @@ struct Row {
     left: i64,
 }
 
+/// The last row of `rows`: the claim and the renewal end with [`Tables::select_lock`].
 fn row(rows: &TextRows) -> Option<Row> {
-    let r = rows.first()?;
+    let r = rows.last()?;
     let get = |i: usize| r.get(i).cloned().flatten();
     let ms = |i: usize| get(i).and_then(|v| v.trim().parse::<f64>().ok()).map_or(0, |v| v as i64);
     Some(Row { owner: get(0)?, previous: get(1), since_beat: ms(2), left: ms(3) })
@@ -162,15 +163,12 @@ impl Migrator {
     /// whole lease, marks the claim lost.
     pub(super) async fn heartbeat(&self, db: &Db, tables: &Tables, claim: &Claim) -> Infallible {
         let lease = self.options.lock_lease;
-        let statements = tables.renew_lock(&claim.owner, lease.as_millis());
+        let renew = tables.renew_lock(&claim.owner, lease.as_millis()).join(";\n");
         let mut renewed = Instant::now();
         loop {
             tokio::time::sleep(lease / 3).await;
             let read: Result<TextRows, Error> = async {
-                on_backend!(db, pooled, c => {
-                    c.batch(&[statements[0].as_str()]).await.map_err(|f| f.database("cannot renew the lock"))?;
-                    c.rows(&statements[1]).await.map_err(|f| f.database("cannot read the lock table"))
-                })
+                on_backend!(db, pooled, c => c.rows(&renew).await.map_err(|f| f.database("cannot renew the lock")))
             }
             .await;
             match read.as_ref().ok().map(row) {
@@ -193,6 +191,7 @@ impl Migrator {
 
     /// Gives the lock back: deletes this run's claim (the session lock goes with the connection).
     pub(super) async fn give_back<B: Backend>(&self, conn: &mut B, tables: &Tables, claim: &Claim) {
-        let _ = conn.batch(&[tables.release_lock(&claim.owner).as_str()]).await;
+        let release = tables.release_lock(&claim.owner);
+        let _ = conn.batch(&release.iter().map(String::as_str).collect::<Vec<_>>()).await;
     }
 }
