@@ -111,6 +111,11 @@ pub(crate) fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
+/// The end of every new up section: fed the whole file, sqlite3 stops at `.quit` and psql and
+/// mysql at `\q` (after reporting `.quit` as a syntax error), so the downgrade below never runs
+/// by accident. The parser leaves both lines out of the upgrade.
+pub(crate) const CLIENT_STOP: &str = ".quit\n\\q\n-- (a client fed this whole file, as sqlite3, psql -f or mysql <, stops above, before the downgrade)\n";
+
 impl NewRevision {
     /// The file name: `<id>_<slug>.sql`.
     pub(crate) fn file_name(&self) -> String {
@@ -134,10 +139,10 @@ impl NewRevision {
             s.push_str("-- transaction: false\n");
         }
         if let Some((up, down)) = &self.body {
-            s.push_str(&format!("\n-- migrate:up\n{up}\n-- migrate:down\n{down}"));
+            s.push_str(&format!("\n-- migrate:up\n{up}\n{CLIENT_STOP}-- migrate:down\n{down}"));
             return s;
         }
-        s.push_str("\n-- migrate:up\n\n\n");
+        s.push_str(&format!("\n-- migrate:up\n\n\n{CLIENT_STOP}"));
         if self.irreversible {
             s.push_str(&format!("-- migrate:down irreversible: {IRREVERSIBLE_PLACEHOLDER}\n"));
         } else {

@@ -101,7 +101,10 @@ pub fn parse(path: &str, text: &str) -> Result<Migration, Problems> {
         problems.sort_by(|a, b| a.location.cmp(&b.location));
         return Err(Problems(problems));
     }
-    let (up, up_line) = up.unwrap_or_default();
+    let (mut up, up_line) = up.unwrap_or_default();
+    if let Some(line) = strip_client_stop(&mut up, up_line) {
+        return Err(Problem::new(ProblemKind::ClientStopNotLast, Location::new(path, line, 1)).into());
+    }
     let down = match down {
         None => Down::Missing,
         Some((DownStart::Irreversible(reason), _, _)) => Down::Irreversible { reason },
@@ -122,6 +125,28 @@ pub fn parse(path: &str, text: &str) -> Result<Migration, Problems> {
         checksum: Checksum::of(&normalized),
         lines,
     })
+}
+
+/// Whether a line is a client stop: `.quit` ends sqlite3's reading of a file, `\q` psql's and
+/// mysql's. Neither is SQL in any dialect.
+fn is_client_stop(trimmed: &str) -> bool {
+    trimmed == ".quit" || trimmed == "\\q"
+}
+
+/// Removes the client stop that ends an up section (`cargo migrate new` writes one, so that a
+/// file fed whole to a database client stops before its downgrade instead of undoing what it
+/// just did). Only blank lines and comments may follow it; otherwise returns the stop's line.
+fn strip_client_stop(up: &mut String, first_line: u32) -> Option<u32> {
+    let lines: Vec<&str> = up.split_inclusive('\n').collect();
+    let first = lines.iter().position(|l| is_client_stop(l.trim()))?;
+    let rest_is_stop =
+        lines[first..].iter().map(|l| l.trim()).all(|t| t.is_empty() || t.starts_with("--") || is_client_stop(t));
+    if !rest_is_stop {
+        return Some(first_line + first as u32);
+    }
+    let cut = lines[..first].iter().map(|l| l.len()).sum();
+    up.truncate(cut);
+    None
 }
 
 fn push(section: &mut Option<(String, u32)>, raw: &str) {
@@ -489,5 +514,26 @@ mod tests {
     fn alembic_style_lists() {
         let m = parse("a.sql", "-- revision: m\n-- down_revision: ('a', 'b')\n-- migrate:up\n").unwrap();
         assert_eq!(m.down_revisions, ["a", "b"]);
+    }
+
+    #[test]
+    fn a_client_stop_ends_the_up_section_and_is_not_sql() {
+        let text = "-- revision: a1\n-- down_revision:\n-- migrate:up\nCREATE TABLE t (x int);\n\n-- stop here\n.quit\n\\q\n-- migrate:down\nDROP TABLE t;\n";
+        let m = parse("a.sql", text).unwrap();
+        assert_eq!(m.up, "CREATE TABLE t (x int);\n\n-- stop here\n");
+        assert!(matches!(m.down, Down::Sql { ref sql, .. } if sql == "DROP TABLE t;\n"));
+        // Either line alone is a stop too.
+        let only_q = text.replace(".quit\n", "");
+        assert_eq!(parse("a.sql", &only_q).unwrap().up, m.up);
+    }
+
+    #[test]
+    fn sql_after_a_client_stop_is_refused_at_its_line() {
+        let text = "-- revision: a1\n-- down_revision:\n-- migrate:up\n.quit\n\\q\nCREATE TABLE t (x int);\n-- migrate:down\nDROP TABLE t;\n";
+        let problems = parse("a.sql", text).unwrap_err();
+        let p = &problems.0[0];
+        assert_eq!(p.kind, ProblemKind::ClientStopNotLast);
+        assert_eq!(p.location.line, 4);
+        assert!(p.kind.help().contains("above the `.quit`"), "{}", p.kind.help());
     }
 }

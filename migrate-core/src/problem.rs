@@ -108,6 +108,9 @@ pub enum ProblemKind {
     },
     /// SQL before the first section marker.
     SqlOutsideSection,
+    /// `.quit` or `\q` (the lines that stop sqlite3, psql and mysql when the whole file is fed
+    /// to them) with SQL after it in the up section.
+    ClientStopNotLast,
     /// No `-- migrate:up` section.
     MissingUp,
     /// `-- migrate:down irreversible:` without a reason.
@@ -232,6 +235,7 @@ impl ProblemKind {
             UnknownSection { .. } => "the sections are `-- migrate:up` and `-- migrate:down` (or `-- migrate:down irreversible: <reason>`)".into(),
             DuplicateSection { .. } => "keep one section of each kind; a file holds one revision".into(),
             SqlOutsideSection => "put SQL under `-- migrate:up` or `-- migrate:down`; header lines look like `-- key: value`".into(),
+            ClientStopNotLast => "move the upgrade's SQL above the `.quit` and `\\q` lines: they end the up section, so that a client fed the whole file stops before the downgrade".into(),
             MissingUp => "add a `-- migrate:up` line followed by the upgrade SQL (it may be empty)".into(),
             MissingIrreversibleReason => "say why: `-- migrate:down irreversible: <reason>`".into(),
             RepeatedId { .. } => "list each revision once".into(),
@@ -282,6 +286,7 @@ impl fmt::Display for ProblemKind {
                 write!(f, "second `-- migrate:{section}` section (the first is on line {first_line})")
             }
             SqlOutsideSection => write!(f, "SQL before `-- migrate:up`"),
+            ClientStopNotLast => write!(f, "SQL after the client stop (`.quit`, `\\q`) in the up section"),
             MissingUp => write!(f, "no `-- migrate:up` section"),
             MissingIrreversibleReason => write!(f, "`irreversible:` without a reason"),
             RepeatedId { key, value } => write!(f, "`{value}` appears twice in `{key}`"),
