@@ -47,7 +47,13 @@ where
     T: Into<OsString> + Clone,
 {
     let args = normalize_args(args.into_iter().map(Into::into).collect());
-    let Cargo::Migrate(cli) = match Cargo::try_parse_from(args) {
+    execute(Cargo::try_parse_from(args), None)
+}
+
+/// Runs parsed arguments (or prints the parse error or help), on the package's files or, with
+/// `embedded`, on an app's embedded migrations.
+fn execute(parsed: Result<Cargo, clap::Error>, embedded: Option<commands::Embedded>) -> ExitCode {
+    let Cargo::Migrate(cli) = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { error::code::USAGE } else { error::code::OK };
@@ -61,7 +67,9 @@ where
     if out.verbose > 0 && !out.quiet {
         notices::show();
     }
-    let code = commands::dispatch(cli, &mut Ctx::new(&mut out));
+    let mut ctx = Ctx::new(&mut out);
+    ctx.embedded = embedded;
+    let code = commands::dispatch(cli, &mut ctx);
     out.flush();
     code
 }
@@ -115,27 +123,13 @@ where
         hidden.iter().fold(m.about(about.clone()).long_about(about), |m, name| m.mut_subcommand(name, |c| c.hide(true)))
     });
     let parsed = command.try_get_matches_from(args).and_then(|m| Cargo::from_arg_matches(&m));
-    let Cargo::Migrate(cli) = match parsed {
-        Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() { error::code::USAGE } else { error::code::OK };
-            let _ = e.print();
-            return ExitCode::from(code);
-        }
-    };
-    let mut out = Output::stdio(cli.global.color);
-    out.quiet = cli.global.quiet;
-    out.verbose = cli.global.verbose;
-    let mut ctx = Ctx::new(&mut out);
-    ctx.embedded = Some(commands::Embedded {
+    let embedded = commands::Embedded {
         program,
         graph,
         branches: migrations.branches.iter().map(|s| (*s).to_owned()).collect(),
         default_url: default_url.map(str::to_owned),
-    });
-    let code = commands::dispatch(cli, &mut ctx);
-    out.flush();
-    code
+    };
+    execute(parsed, Some(embedded))
 }
 
 /// Accepts both `cargo-migrate migrate <cmd>` (how cargo runs it) and `cargo-migrate <cmd>`.
