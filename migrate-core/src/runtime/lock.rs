@@ -115,7 +115,7 @@ impl Migrator {
     /// Claims the lock table's row, retrying until the lock timeout while a live run holds it.
     async fn claim<B: Backend>(&self, conn: &mut B, tables: &Tables, owner: &str) -> Result<(), Error> {
         let started = Instant::now();
-        let lease = self.options.lock_lease.as_millis();
+        let lease = self.lease().as_millis();
         // One round trip: insert or take over, then read who holds it (on PostgreSQL one implicit
         // transaction).
         let claim = tables.claim_lock(owner, lease).join(";\n");
@@ -162,7 +162,7 @@ impl Migrator {
     /// future never completes). A renewal that finds another owner, or none succeeding for a
     /// whole lease, marks the claim lost.
     pub(super) async fn heartbeat(&self, db: &Db, tables: &Tables, claim: &Claim) -> Infallible {
-        let lease = self.options.lock_lease;
+        let lease = self.lease();
         let renew = tables.renew_lock(&claim.owner, lease.as_millis()).join(";\n");
         let mut renewed = Instant::now();
         loop {
@@ -187,6 +187,12 @@ impl Migrator {
             }
         }
         std::future::pending().await
+    }
+
+    /// The lease, at least a second (a shorter one would have the heartbeat spin and claims
+    /// expire between two statements).
+    fn lease(&self) -> Duration {
+        self.options.lock_lease.max(Duration::from_secs(1))
     }
 
     /// Gives the lock back: deletes this run's claim (the session lock goes with the connection).

@@ -10,6 +10,7 @@ use crate::plan::Direction;
 /// A progress report, passed to [`Options::on_event`] as each migration starts (with its
 /// statements) and finishes.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// A revision is about to run.
     Started {
@@ -52,6 +53,7 @@ pub enum Event {
 
 /// How a run keeps other runs out while it works ([`Options::lock`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LockMode {
     /// The session lock where it holds, the lock table where it does not: MariaDB Galera
     /// (`wsrep_on`), and PostgreSQL reached through a pooler or proxy (the server's own address
