@@ -1,6 +1,6 @@
 //! Choosing the lock from the command line and the metadata, with the real binary: `--lock
 //! table` and `lock = "table"` take the lock table and say so with `-v`, `lock_lease` is read,
-//! a claim left by a killed run is taken over with a warning, and a bad value is a configuration
+//! a claim left by a killed run is taken over with a warning and a log row, and a bad value is a configuration
 //! error naming the key and the fix.
 #![allow(clippy::unwrap_used)]
 
@@ -50,6 +50,13 @@ fn the_lock_table_is_chosen_by_flag_or_metadata_and_said_with_verbose() {
         run.all()
     );
     assert_eq!(db.query("SELECT count(*)::text FROM migrate_history_lock"), [["0"]]);
+    // The takeover is in the log, before the downgrade it made way for.
+    assert_eq!(
+        db.query(
+            "SELECT revision, action FROM migrate_log WHERE id > (SELECT max(id) - 2 FROM migrate_log) ORDER BY id"
+        ),
+        [["*", "lock_takeover"], ["b2b2b2b2b2b2", "downgrade"]]
+    );
 
     // A live claim is waited for and named when the wait runs out (exit 11).
     db.query(

@@ -33,6 +33,8 @@ pub(super) enum Held {
 pub(super) struct Claim {
     pub owner: String,
     lost: Mutex<Option<String>>,
+    /// Whose claim this one took over, when it did (logged once the state is read).
+    pub previous: Option<String>,
 }
 
 impl Claim {
@@ -107,13 +109,14 @@ impl Migrator {
             return Ok(Held::Session);
         };
         self.options.emit(Event::TableLock { reason });
-        let claim = Claim { owner: owner(), lost: Mutex::new(None) };
-        self.claim(conn, tables, &claim.owner).await?;
-        Ok(Held::Table(claim))
+        let owner = owner();
+        let previous = self.claim(conn, tables, &owner).await?;
+        Ok(Held::Table(Claim { owner, lost: Mutex::new(None), previous }))
     }
 
-    /// Claims the lock table's row, retrying until the lock timeout while a live run holds it.
-    async fn claim<B: Backend>(&self, conn: &mut B, tables: &Tables, owner: &str) -> Result<(), Error> {
+    /// Claims the lock table's row, retrying until the lock timeout while a live run holds it;
+    /// returns whose claim it took over, if it did.
+    async fn claim<B: Backend>(&self, conn: &mut B, tables: &Tables, owner: &str) -> Result<Option<String>, Error> {
         let started = Instant::now();
         let lease = self.lease().as_millis();
         // One round trip: insert or take over, then read who holds it (on PostgreSQL one implicit
@@ -129,10 +132,10 @@ impl Migrator {
             match conn.rows(&claim).await {
                 Ok(rows) => match row(&rows) {
                     Some(r) if r.owner == owner => {
-                        if let Some(previous) = r.previous {
-                            self.options.emit(Event::TookOver { previous });
+                        if let Some(previous) = &r.previous {
+                            self.options.emit(Event::TookOver { previous: previous.clone() });
                         }
-                        return Ok(());
+                        return Ok(r.previous);
                     }
                     other => holder = other.map(|r| r.describe()),
                 },

@@ -19,7 +19,8 @@ use super::state;
 use crate::graph::{HeadPolicy, RevisionGraph};
 use crate::plan::{Applied, Plan, Step};
 use crate::sql::{
-    Dialect, Event, Generator, Options, Origin, StateDigest, StepProgram, Tables, all_or_nothing_refusal,
+    Action, Dialect, Event, Generator, Options, Origin, StateDigest, StepProgram, Tables, Timing,
+    all_or_nothing_refusal,
 };
 use crate::target::Target;
 
@@ -310,6 +311,12 @@ impl Migrator {
         claim: Option<&Claim>,
     ) -> Result<Report, Error> {
         let judged = state::judge(&self.graph, &self.read_state(conn, tables).await?);
+        if claim.is_some_and(|c| c.previous.is_some()) {
+            // The takeover goes into the log, with the state as it stands (so the no-op check
+            // still reads one row).
+            let row = tables.insert_log("*", Action::LockTakeover, None, Timing::Unknown, Some(&judged.digest));
+            conn.batch(&[row.as_str()]).await.map_err(|f| self.busy_or::<B>(f, "cannot log the lock takeover"))?;
+        }
         let generator = self.generator(tables, false, claim);
         if let Op::Resolve(expected, resolution) = op {
             return self.resolve(conn, &generator, judged, expected, resolution).await;

@@ -63,7 +63,8 @@ pub struct LogEntry {
     /// The revision (`*` for a purge).
     pub revision: String,
     /// What happened: `upgrade`, `downgrade`, `stamp`, `unstamp`, `purge`, `accept_changed`,
-    /// `mark_applied` or `mark_unapplied`.
+    /// `mark_applied`, `mark_unapplied`, or `lock_takeover` (a run took over the lock-table
+    /// claim of one that had stopped heartbeating; revision `*`).
     pub action: String,
     /// The revision's checksum at the time.
     pub checksum: Option<String>,

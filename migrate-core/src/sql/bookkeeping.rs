@@ -30,6 +30,8 @@ pub enum Action {
     MarkApplied,
     /// A dirty revision was declared not applied.
     MarkUnapplied,
+    /// The lock table's claim of a run that had stopped heartbeating was taken over.
+    LockTakeover,
 }
 
 impl Action {
@@ -44,6 +46,7 @@ impl Action {
             Self::AcceptChanged => "accept_changed",
             Self::MarkApplied => "mark_applied",
             Self::MarkUnapplied => "mark_unapplied",
+            Self::LockTakeover => "lock_takeover",
         }
     }
 }
