@@ -168,9 +168,13 @@ impl TlsMariaDb {
     fn start() -> Self {
         let dir = tempfile::Builder::new().prefix("migrate-tls-mariadb-").tempdir().unwrap();
         let d = dir.path();
+        // A temporary directory of its own: a starting server removes the `#sql*` files it finds
+        // in its tmpdir, so two servers starting at once in /tmp delete each other's.
+        std::fs::create_dir(d.join("tmp")).unwrap();
         let install = Command::new("mariadb-install-db")
             .args(["--no-defaults", "--auth-root-authentication-method=normal", "--skip-test-db", "--user=root"])
             .arg(format!("--datadir={}", d.join("data").display()))
+            .arg(format!("--tmpdir={}", d.join("tmp").display()))
             .output()
             .expect("mariadb-install-db (package mariadb-server) must be installed");
         assert!(install.status.success(), "{}", String::from_utf8_lossy(&install.stderr));
@@ -221,6 +225,7 @@ impl TlsMariaDb {
             .arg("--innodb-buffer-pool-size=32M")
             .arg(format!("--port={port}"))
             .arg(format!("--datadir={}", d.join("data").display()))
+            .arg(format!("--tmpdir={}", d.join("tmp").display()))
             .arg(format!("--socket={}", d.join("sock").display()))
             .arg(format!("--pid-file={}", d.join("pid").display()))
             .arg(format!("--ssl-cert={}", d.join("cert.pem").display()))

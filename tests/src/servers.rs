@@ -230,6 +230,8 @@ impl Galera {
             .args(["--no-defaults", "--auth-root-authentication-method=normal", "--skip-test-db"])
             .arg(format!("--user={GALERA_USER}"))
             .arg(format!("--datadir={}", d.join("n1").display()))
+            // Its own tmpdir: a starting server removes the `#sql*` files it finds there.
+            .arg(format!("--tmpdir={}", d.join("tmp").display()))
             .output()
             .expect("mariadb-install-db (package mariadb-server) must be installed");
         assert!(install.status.success(), "{}", String::from_utf8_lossy(&install.stderr));
