@@ -62,7 +62,8 @@ Exit codes:
    9  database dirty: a revision failed half-way (see `cargo migrate resolve`)
   10  the database records revisions that have no file
   11  the migration lock: held by another run past the timeout, or taken over mid-run
-  12  the server accepts no writes (a standby or read-only server); nothing changed
+  12  the server may not take this run: a standby, a read-only server, or a Galera
+      node in Rolling Schema Upgrade; nothing changed
   13  schema.sql differs from the schema the migrations produce (check)
   14  drift: the database's schema differs from what its applied revisions produce (check)
   15  a downgrade does not undo its upgrade (test)

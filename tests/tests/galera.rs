@@ -2,7 +2,8 @@
 //! only. The run detects the cluster (`wsrep_on`) and takes the lock table instead: upgraders
 //! started at the same moment through different nodes apply each revision exactly once, every
 //! node agrees, and DDL runs under Total Order Isolation. A node killed mid-run leaves a claim
-//! that an upgrade through another node takes over once its lease has run out, and finishes.
+//! that an upgrade through another node takes over once its lease has run out, and finishes. A
+//! node switched to Rolling Schema Upgrade is refused before anything changes.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -96,6 +97,27 @@ fn upgraders_through_every_node(cluster: &Galera, trial: usize) {
     eprintln!("trial {trial}: {n} revisions applied once, agreed by all three nodes");
 }
 
+/// A node set to Rolling Schema Upgrade would apply a migration's DDL on itself alone while its
+/// history row reached every node: refused before any lock or change.
+fn a_node_in_rolling_schema_upgrade_is_refused(cluster: &Galera) {
+    let t = TestDb::on_server(Dialect::MySql, &cluster.url(0, "mysql"));
+    let db = database(&t);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("migrations");
+    write_chain(&dir, 3, 1);
+    cluster.sql(1, "SET GLOBAL wsrep_OSU_method = 'RSU'").unwrap();
+    let out = runner(&t.url_via(&cluster.url(1, "mysql")), &dir, 10_000).output().unwrap();
+    cluster.sql(1, "SET GLOBAL wsrep_OSU_method = 'TOI'").unwrap();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("error[ReadOnly]") && said.contains("RSU") && said.contains("stamp"), "{said}");
+    let tables = format!("SELECT count(*) FROM information_schema.tables WHERE table_schema = '{db}'");
+    assert_eq!(cluster.sql(0, &tables).unwrap(), "0", "nothing was created");
+    // Through the same node back in TOI, the run goes through.
+    let out = runner(&t.url_via(&cluster.url(1, "mysql")), &dir, 10_000).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 /// A node killed with SIGKILL in the middle of a run through it.
 fn a_killed_node(cluster: &mut Galera) {
     let t = TestDb::on_server(Dialect::MySql, &cluster.url(0, "mysql"));
@@ -158,6 +180,7 @@ fn galera_cluster() {
         // DDL runs under Total Order Isolation: every node applies it in the same order.
         assert_eq!(cluster.sql(node, "SELECT @@wsrep_OSU_method").unwrap(), "TOI");
     }
+    a_node_in_rolling_schema_upgrade_is_refused(&cluster);
     for trial in 0..5 {
         upgraders_through_every_node(&cluster, trial);
     }

@@ -53,6 +53,12 @@ pub(crate) trait Backend: Sized + Send {
         async { Ok(None) }
     }
 
+    /// The DDL mode of a cluster node that would apply a migration's DDL on itself alone (a
+    /// Galera node in Rolling Schema Upgrade), when it is one.
+    fn ddl_stays_local(&mut self) -> impl Future<Output = Result<Option<String>, Failure>> + Send {
+        async { Ok(None) }
+    }
+
     /// Ends the run's connection, releasing its lock, on every path.
     fn release(self) -> impl Future<Output = ()> + Send;
 

@@ -157,6 +157,16 @@ pub enum Error {
         /// What makes it read-only.
         why: String,
     },
+    /// A MariaDB Galera node that applies DDL outside the cluster's total order (Rolling Schema
+    /// Upgrade): a migration's DDL would change that node alone while its history row reached
+    /// every node. Refused before any lock or change.
+    #[error(
+        "this Galera node applies DDL under {method} (wsrep_OSU_method), on itself alone: a migration's DDL would change this node while its history row reached every node; nothing was changed"
+    )]
+    RollingSchemaUpgrade {
+        /// The node's `wsrep_OSU_method`.
+        method: String,
+    },
     /// Another run held the lock for longer than the lock timeout.
     #[error(
         "another migration run holds the lock on this {dialect} database and did not release it within {}; it is held by {}",
@@ -398,7 +408,7 @@ impl Error {
             Self::Behind { .. } => ErrorKind::Behind,
             Self::AllOrNothingRefused { .. } => ErrorKind::Refused,
             Self::Cancelled { .. } => ErrorKind::Cancelled,
-            Self::ReadOnly { .. } => ErrorKind::ReadOnly,
+            Self::ReadOnly { .. } | Self::RollingSchemaUpgrade { .. } => ErrorKind::ReadOnly,
             Self::Database { .. } | Self::Backup { .. } => ErrorKind::Database,
             Self::Script { .. } | Self::Scratch { .. } => ErrorKind::Schema,
         }
@@ -440,6 +450,7 @@ impl Error {
             Self::Backup { message, .. } if message.contains("not installed") => "install the database's client tools (`postgresql-client` for pg_dump, `mariadb-client` for mariadb-dump), or run without a backup".to_owned(),
             Self::Backup { .. } => "fix what the tool says (permissions, disk space, the URL), or run without a backup".to_owned(),
             Self::ReadOnly { .. } => "point the URL at the primary (read commands such as `current` and `status` work on a replica)".to_owned(),
+            Self::RollingSchemaUpgrade { .. } => "run it through a node in Total Order Isolation (`SET GLOBAL wsrep_OSU_method = 'TOI'`); for a Rolling Schema Upgrade, apply the DDL node by node by hand and record it once with `cargo migrate stamp <rev>` (or `Migrator::stamp`)".to_owned(),
             Self::LockTimeout { holder: Some(h), .. } if h.starts_with("the lock table") => "wait for that run to finish (a run that died is taken over once its lease runs out), or raise the lock timeout (`lock_timeout` in [package.metadata.migrate], or `Options::lock_timeout`)".to_owned(),
             Self::LockTimeout { .. } => "wait for that run to finish, or raise the lock timeout (`lock_timeout` in [package.metadata.migrate], or `Options::lock_timeout`)".to_owned(),
             Self::LockLost { .. } => "another run took over: check its output, then `cargo migrate status`; if the heartbeat could not reach the database in time, raise `lock_lease` (or `Options::lock_lease`)".to_owned(),

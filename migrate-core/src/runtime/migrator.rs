@@ -265,7 +265,9 @@ impl Migrator {
     async fn locked(&self, db: &Db, op: Op<'_>) -> Result<Report, Error> {
         on_backend!(db, for_run, c => {
             let tables = self.tables(db.dialect());
-            let result = match self.take_lock(&mut c, &tables).await {
+            // Stamps and resolutions run no migration SQL.
+            let runs_ddl = !matches!(op, Op::Stamp(..) | Op::Resolve(..));
+            let result = match self.take_lock(&mut c, &tables, runs_ddl).await {
                 Ok(Held::Session) => self.run(&mut c, &tables, op, None).await,
                 Ok(Held::Table(claim)) => {
                     let result = tokio::select! {
@@ -282,13 +284,20 @@ impl Migrator {
         })
     }
 
-    async fn take_lock<B: Backend>(&self, conn: &mut B, tables: &Tables) -> Result<Held, Error> {
+    async fn take_lock<B: Backend>(&self, conn: &mut B, tables: &Tables, runs_ddl: bool) -> Result<Held, Error> {
         // A standby or read-only server would refuse the first write, blamed on a migration, after
         // the lock was taken there: say what it is before anything.
         match conn.read_only().await {
             Ok(Some(why)) => return Err(Error::ReadOnly { dialect: B::DIALECT, why }),
             Ok(None) => {}
             Err(f) => return Err(f.database("cannot ask whether the server accepts writes")),
+        }
+        if runs_ddl {
+            match conn.ddl_stays_local().await {
+                Ok(Some(method)) => return Err(Error::RollingSchemaUpgrade { method }),
+                Ok(None) => {}
+                Err(f) => return Err(f.database("cannot ask how the server applies DDL")),
+            }
         }
         let lock = self.acquire(conn, tables);
         match &self.cancel {

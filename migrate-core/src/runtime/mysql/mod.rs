@@ -163,6 +163,19 @@ impl Backend for MyConn {
         }))
     }
 
+    /// A Galera node in Rolling Schema Upgrade (`wsrep_OSU_method` other than TOI) runs DDL on
+    /// itself alone, while the history rows a run writes replicate.
+    async fn ddl_stays_local(&mut self) -> Result<Option<String>, Failure> {
+        let rows = self.rows("SHOW VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_OSU_method')").await?;
+        let value = |name: &str| {
+            rows.iter()
+                .find(|r| r.first().cloned().flatten().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+                .and_then(|r| r.get(1).cloned().flatten())
+        };
+        let on = value("wsrep_on").is_some_and(|v| v.eq_ignore_ascii_case("ON"));
+        Ok(value("wsrep_OSU_method").filter(|m| on && !m.eq_ignore_ascii_case("TOI")))
+    }
+
     /// `read_only` stops users who may not bypass it (SUPER or READ_ONLY ADMIN); MySQL's
     /// `super_read_only` stops everyone.
     async fn read_only(&mut self) -> Result<Option<String>, Failure> {
