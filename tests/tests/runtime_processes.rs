@@ -299,7 +299,8 @@ async fn claim_taken_on(dialect: Dialect) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("migrations");
     write_chain(&dir, dialect, 20, 150, false);
-    let child = runner(&t.url, &dir, 10_000, Lock::Table).spawn().unwrap();
+    // A lease of a minute: no heartbeat comes before the next step, so its fence is what notices.
+    let child = runner(&t.url, &dir, 10_000, Lock::Table).env("MIGRATE_LOCK_LEASE_MS", "60000").spawn().unwrap();
     for _ in 0..400 {
         if t.try_scalar("SELECT count(*) FROM runs").await.and_then(|c| c.parse::<u32>().ok()).is_some_and(|c| c >= 2) {
             break;
@@ -311,6 +312,8 @@ async fn claim_taken_on(dialect: Dialect) {
     let said = text(&out);
     assert_eq!(out.status.code(), Some(2), "{said}");
     assert!(said.contains("error[Lock]") && said.contains("lost its lock") && said.contains("another run"), "{said}");
+    // The fence names the new holder and the revision it stopped before.
+    assert!(said.contains("now names another run, not this run") && said.contains("was to start"), "{said}");
     let recorded = t.recorded().await.len();
     assert!((2..20).contains(&recorded), "{recorded} recorded");
     assert_eq!(run_counts(&t).await.len(), recorded, "nothing ran unrecorded");

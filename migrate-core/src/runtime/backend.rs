@@ -37,6 +37,10 @@ pub(crate) trait Backend: Sized + Send {
     /// The SQL dialect.
     const DIALECT: Dialect;
 
+    /// Whether [`lock`](Self::lock) is the only lock: true where it holds for every process that
+    /// can reach the database (SQLite's file lock), so that `lock = "table"` adds nothing.
+    const SESSION_LOCK_ONLY: bool = false;
+
     /// Runs `sql` (several statements allowed) and returns every row, each column as text.
     fn rows(&mut self, sql: &str) -> impl Future<Output = Result<TextRows, Failure>> + Send;
 

@@ -11,7 +11,6 @@
 use std::convert::Infallible;
 use std::sync::Mutex;
 
-use sha2::Digest as _;
 use std::time::{Duration, Instant};
 
 use super::backend::{Backend, on_backend};
@@ -58,11 +57,12 @@ fn owner() -> String {
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "unknown-host".to_owned());
+    // The time and a count: two runs of one process, or of two processes that reused a pid,
+    // never share it.
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let token = crate::sql::hex(&sha2::Sha256::digest(format!("{nanos}:{n}:{}", std::process::id()))[..6]);
-    format!("{host} pid {} token {token}", std::process::id())
+    format!("{host} pid {} token {nanos:x}-{n}", std::process::id())
 }
 
 /// A row of [`Tables::select_lock`]: owner, previous owner, ms since the heartbeat, ms left.
@@ -92,6 +92,17 @@ impl Row {
     }
 }
 
+/// Why a claim is lost: the lock table's row names someone else now (or nobody).
+fn taken_by(now: Option<String>, owner: &str) -> String {
+    format!("the lock table's row now names {}, not this run ({owner})", now.as_deref().unwrap_or("nobody"))
+}
+
+/// Why a step's fence failed: who the lock table's row names now, read on the run's connection.
+pub(super) async fn fence_failed<B: Backend>(conn: &mut B, tables: &Tables, owner: &str) -> String {
+    let now = conn.rows(&tables.select_lock()).await.ok().and_then(|rows| row(&rows)).map(|r| r.owner);
+    taken_by(now, owner)
+}
+
 impl Migrator {
     /// Takes the run's lock on `conn`: the session lock, or a claim in the lock table when the
     /// options say so or the session lock would not hold here.
@@ -104,7 +115,7 @@ impl Migrator {
                 .await
                 .map_err(|f| f.database("cannot ask whether the server's session lock holds here"))?,
         };
-        let Some(reason) = reason.filter(|_| B::DIALECT != crate::sql::Dialect::Sqlite) else {
+        let Some(reason) = reason.filter(|_| !B::SESSION_LOCK_ONLY) else {
             conn.lock(tables, self.options.lock_timeout).await?;
             return Ok(Held::Session);
         };
@@ -177,8 +188,7 @@ impl Migrator {
             match read.as_ref().ok().map(row) {
                 Some(Some(r)) if r.owner == claim.owner => renewed = Instant::now(),
                 Some(other) => {
-                    let now = other.map_or_else(|| "nobody".to_owned(), |r| r.owner);
-                    claim.lose(format!("the lock table's row now names {now}, not this run ({})", claim.owner));
+                    claim.lose(taken_by(other.map(|r| r.owner), &claim.owner));
                     break;
                 }
                 None if renewed.elapsed() >= lease => {

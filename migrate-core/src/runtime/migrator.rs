@@ -145,7 +145,7 @@ impl Migrator {
     fn generator(&self, tables: &Tables, all_or_nothing: bool, claim: Option<&Claim>) -> Generator<'_> {
         let generator = Generator::with_tables(&self.graph, tables.clone(), all_or_nothing);
         match claim {
-            Some(c) => generator.fenced(vec![tables.fence_lock(&c.owner)]),
+            Some(c) => generator.fenced(&c.owner),
             None => generator,
         }
     }
@@ -454,11 +454,9 @@ impl Migrator {
         }
         let m = self.graph.migration(program.step.index);
         let failed = program.statements().nth(f.at);
-        if failed.is_some_and(|s| generator.is_fence(&s.sql)) {
-            let why = format!(
-                "the lock table no longer names this run as its holder when `{}` was to start ({})",
-                m.revision, f.failure.message
-            );
+        if let Some(owner) = failed.and_then(|s| generator.fence_owner(&s.sql)) {
+            let taken = super::lock::fence_failed(conn, generator.tables(), owner).await;
+            let why = format!("{taken}, when `{}` was to start", m.revision);
             return Error::LockLost { why, report: Box::new(report) };
         }
         let origin = failed.map_or(Origin::Bookkeeping, |s| s.origin);

@@ -102,7 +102,8 @@ pub struct Generator<'g> {
     graph: &'g RevisionGraph,
     tables: Tables,
     all_or_nothing: bool,
-    fence: Vec<Stmt>,
+    /// The lock-table claim every step checks first, and the statement that checks it.
+    fence: Option<(String, Stmt)>,
 }
 
 /// Why an all-or-nothing run of `plan` is impossible on `dialect`, or `None` when it is possible.
@@ -135,19 +136,20 @@ impl<'g> Generator<'g> {
 
     /// A generator over already built [`Tables`] (the runtime builds them once per run).
     pub fn with_tables(graph: &'g RevisionGraph, tables: Tables, all_or_nothing: bool) -> Self {
-        Self { graph, tables, all_or_nothing, fence: Vec::new() }
+        Self { graph, tables, all_or_nothing, fence: None }
     }
 
-    /// Opens every step with `fence` (after its transaction begins, before the migration's own
-    /// statements): the lock table's check that the run still holds its claim.
-    pub fn fenced(mut self, fence: Vec<String>) -> Self {
-        self.fence = fence.into_iter().map(Stmt::book).collect();
+    /// Opens every step (after its transaction begins, before the migration's own statements)
+    /// with the lock table's check that `owner` still holds its claim ([`Tables::fence_lock`]).
+    pub fn fenced(mut self, owner: &str) -> Self {
+        let fence = Stmt::book(self.tables.fence_lock(owner));
+        self.fence = Some((owner.to_owned(), fence));
         self
     }
 
-    /// Whether the statement is part of the fence.
-    pub fn is_fence(&self, sql: &str) -> bool {
-        self.fence.iter().any(|f| f.sql == sql)
+    /// The claim's owner, when `sql` is the statement that checks it.
+    pub fn fence_owner(&self, sql: &str) -> Option<&str> {
+        self.fence.as_ref().filter(|(_, f)| f.sql == sql).map(|(owner, _)| owner.as_str())
     }
 
     /// The bookkeeping statements.
@@ -292,7 +294,7 @@ impl<'g> Generator<'g> {
                 }
             }
         }
-        open.extend(self.fence.iter().cloned());
+        open.extend(self.fence.iter().map(|(_, f)| f.clone()));
         let committed = (kind == StepKind::ImplicitCommit).then(|| {
             let wanted = if step.direction == Direction::Up { "up" } else { "down" };
             t.select_dirty(rev, wanted)

@@ -129,6 +129,8 @@ impl Backend for SqliteConn {
 
     const DIALECT: Dialect = Dialect::Sqlite;
 
+    const SESSION_LOCK_ONLY: bool = true;
+
     async fn rows(&mut self, sql: &str) -> Result<TextRows, Failure> {
         io::rows::<Sqlite>(&mut self.conn, sql, classify).await
     }
