@@ -142,6 +142,13 @@ pub(crate) enum Command {
     /// Move an unmerged branch onto another revision (default: the other head), so the chain
     /// is linear again instead of merged. Rewrites only the `down_revision` line of <REV>.
     Rebase(RebaseArgs),
+    /// Replace a linear range of revisions with one revision that `replaces` them.
+    ///
+    /// The new revision runs the range's upgrades in order and its downgrades in reverse. New
+    /// databases apply it alone; a database that applied the whole range records it in their
+    /// place on its next run; one partway through finishes the range with the old files while
+    /// they exist. `--prune` removes those files once no database is partway through them.
+    Squash(SquashArgs),
     /// The CI gate: check the chain, and the database when a URL is given.
     ///
     /// The chain gets the same checks as `migrate!()`. The database is checked when its URL comes
@@ -339,6 +346,7 @@ impl Command {
             Self::Show(_) => "show",
             Self::Merge(_) => "merge",
             Self::Rebase(_) => "rebase",
+            Self::Squash(_) => "squash",
             Self::Check(_) => "check",
             Self::Diff(_) => "diff",
             Self::Dump(_) => "dump",
@@ -432,6 +440,24 @@ pub(crate) struct RebaseArgs {
     /// The revision to build on (default: the one other head).
     #[arg(long, value_name = "REV")]
     pub(crate) onto: Option<String>,
+}
+
+/// `squash`.
+#[derive(Debug, Args)]
+pub(crate) struct SquashArgs {
+    /// The range to squash, oldest first: `<rev>:<rev>` (ids, prefixes, `head`).
+    #[arg(value_name = "FROM:TO", required_unless_present = "prune", conflicts_with = "prune")]
+    pub(crate) range: Option<String>,
+    /// What the squash is; also gives the file name.
+    #[arg(short, long, required_unless_present = "prune", conflicts_with = "prune")]
+    pub(crate) message: Option<String>,
+    /// Use this id instead of a random one.
+    #[arg(long, value_name = "ID", conflicts_with = "prune")]
+    pub(crate) rev_id: Option<String>,
+    /// Remove the files that squashes replace (of every squash, or of the one named). With a
+    /// database URL given, refused while that database is partway through them.
+    #[arg(long, value_name = "SQUASH", num_args = 0..=1, default_missing_value = "")]
+    pub(crate) prune: Option<String>,
 }
 
 /// `check`.

@@ -73,13 +73,13 @@ fn head_mask(graph: &RevisionGraph) -> Vec<bool> {
 fn edges(graph: &RevisionGraph, shown: &[bool], order: &[usize]) -> Vec<(String, String, bool)> {
     let mut out = Vec::new();
     for &i in order.iter().rev() {
-        let m = graph.migration(i);
-        let kept = |id: &String| graph.index_of(id).is_some_and(|p| shown[p]);
-        for p in m.down_revisions.iter().filter(|p| kept(p)) {
-            out.push((p.clone(), m.revision.clone(), false));
+        // The graph's edges, not the header's ids: a squash stands for the ids it replaces.
+        let id = |j: usize| graph.migration(j).revision.clone();
+        for &p in graph.parents(i).iter().filter(|&&p| shown[p]) {
+            out.push((id(p), id(i), false));
         }
-        for d in m.depends_on.iter().filter(|d| kept(d)) {
-            out.push((d.clone(), m.revision.clone(), true));
+        for &d in graph.dependencies(i).iter().filter(|&&d| shown[d]) {
+            out.push((id(d), id(i), true));
         }
     }
     out

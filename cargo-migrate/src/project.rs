@@ -35,6 +35,22 @@ impl Project {
             .map_err(|problems| broken_chain(&self.config.migrations_display, problems, &self.files))
     }
 
+    /// The graph a database's status names its revisions in: this one, or expanded back to the
+    /// replaced files of the squashes the database is partway through.
+    pub(crate) fn graph_for(
+        &self,
+        status: &migrate_core::Status,
+    ) -> Result<std::borrow::Cow<'_, RevisionGraph>, CliError> {
+        if status.partway.is_empty() {
+            return Ok(std::borrow::Cow::Borrowed(&self.graph));
+        }
+        let expanded = self
+            .graph
+            .expand(&status.partway)
+            .map_err(|problems| broken_chain(&self.config.migrations_display, problems, &self.files))?;
+        Ok(std::borrow::Cow::Owned(expanded))
+    }
+
     /// The file of revision `i` on disk.
     pub(crate) fn file_of(&self, i: usize) -> std::path::PathBuf {
         let shown = &self.graph.migration(i).path;

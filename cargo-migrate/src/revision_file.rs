@@ -28,6 +28,11 @@ pub(crate) struct NewRevision {
     pub(crate) body: Option<(String, String)>,
     /// Whether to write `-- transaction: false`.
     pub(crate) autocommit: bool,
+    /// `replaces` (a squash).
+    pub(crate) replaces: Vec<String>,
+    /// The reason written on an irreversible downgrade with a body (a squash of an
+    /// irreversible revision), instead of the down SQL.
+    pub(crate) irreversible_reason: Option<String>,
 }
 
 /// The placeholder reason written by `new --irreversible`.
@@ -37,7 +42,7 @@ pub(crate) const IRREVERSIBLE_PLACEHOLDER: &str = "TODO say why this revision ca
 pub(crate) fn fresh_id(graph: Option<&RevisionGraph>) -> String {
     loop {
         let id = format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff);
-        if graph.is_none_or(|g| g.get(&id).is_none()) {
+        if graph.is_none_or(|g| g.get(&id).is_none() && g.replaced_by(&id).is_none()) {
             return id;
         }
     }
@@ -51,7 +56,7 @@ pub(crate) fn check_rev_id(id: &str, graph: Option<&RevisionGraph>) -> Result<()
             help: "revision ids may only use letters, digits and `_`".to_owned(),
         });
     }
-    if let Some(m) = graph.and_then(|g| g.get(id)) {
+    if let Some(m) = graph.and_then(|g| g.get(id).or_else(|| g.replaced_by(id).map(|i| g.migration(i)))) {
         return Err(CliError::Usage {
             message: format!("revision `{id}` already exists ({})", m.path),
             help: "choose another `--rev-id`, or leave it out for a random one".to_owned(),
@@ -135,11 +140,18 @@ impl NewRevision {
         if !self.branch_labels.is_empty() {
             s.push_str(&format!("-- branch_labels: {}\n", self.branch_labels.join(", ")));
         }
+        if !self.replaces.is_empty() {
+            s.push_str(&format!("-- replaces: {}\n", self.replaces.join(", ")));
+        }
         if self.autocommit {
             s.push_str("-- transaction: false\n");
         }
         if let Some((up, down)) = &self.body {
-            s.push_str(&format!("\n-- migrate:up\n{up}\n{CLIENT_STOP}-- migrate:down\n{down}"));
+            s.push_str(&format!("\n-- migrate:up\n{up}\n{CLIENT_STOP}"));
+            match &self.irreversible_reason {
+                Some(reason) => s.push_str(&format!("-- migrate:down irreversible: {reason}\n")),
+                None => s.push_str(&format!("-- migrate:down\n{down}")),
+            }
             return s;
         }
         s.push_str(&format!("\n-- migrate:up\n\n\n{CLIENT_STOP}"));

@@ -160,8 +160,8 @@ pub fn expand(dir: &MigrationsDir, branches: &[String], spans: &Spans) -> TokenS
     }
 }
 
-/// The tokens of a `::migrate_core::Migrations` value holding every migration of `graph`, in
-/// file order, with `include_str!` of each file so that editing one rebuilds the caller.
+/// The tokens of a `::migrate_core::Migrations` value holding every file of `graph` (with the
+/// files squashes replace), in file order, with `include_str!` of each file so that editing one rebuilds the caller.
 ///
 /// The value is built in a `const` item so the expression is `'static` wherever it is used.
 pub fn embed(files: &[SourceFile], graph: &RevisionGraph, branches: &[String]) -> TokenStream {
@@ -172,7 +172,8 @@ pub fn embed(files: &[SourceFile], graph: &RevisionGraph, branches: &[String]) -
         .filter_map(|f| std::path::absolute(&f.path).ok())
         .filter_map(|p| p.to_str().map(str::to_owned))
         .map(|p| quote! { const _: &str = ::core::include_str!(#p); });
-    let migrations = (0..graph.len()).map(|i| migration(graph.migration(i)));
+    // Replaced files too: a database partway through a squashed range finishes it with them.
+    let migrations = graph.files().into_iter().map(migration);
     quote! {
         {
             #(#tracked)*
@@ -188,7 +189,17 @@ pub fn embed(files: &[SourceFile], graph: &RevisionGraph, branches: &[String]) -
 /// One `::migrate_core::EmbeddedMigration { .. }` literal.
 fn migration(m: &Migration) -> TokenStream {
     let Migration {
-        path, revision, down_revisions, depends_on, branch_labels, message, transaction, up, up_line, ..
+        path,
+        revision,
+        down_revisions,
+        depends_on,
+        branch_labels,
+        replaces,
+        message,
+        transaction,
+        up,
+        up_line,
+        ..
     } = m;
     let created = m.created.as_deref().unwrap_or("");
     let down = match &m.down {
@@ -204,6 +215,7 @@ fn migration(m: &Migration) -> TokenStream {
             down_revisions: &[#(#down_revisions),*],
             depends_on: &[#(#depends_on),*],
             branch_labels: &[#(#branch_labels),*],
+            replaces: &[#(#replaces),*],
             message: #message,
             created: #created,
             transaction: #transaction,

@@ -18,6 +18,8 @@ pub struct EmbeddedMigration {
     pub depends_on: &'static [&'static str],
     /// Branch labels.
     pub branch_labels: &'static [&'static str],
+    /// The revisions this one squashes (`-- replaces:`), oldest first.
+    pub replaces: &'static [&'static str],
     /// The message.
     pub message: &'static str,
     /// The `created:` header, or empty.
@@ -91,6 +93,7 @@ impl EmbeddedMigration {
             down_revisions: owned(self.down_revisions),
             depends_on: owned(self.depends_on),
             branch_labels: owned(self.branch_labels),
+            replaces: owned(self.replaces),
             message: self.message.to_owned(),
             created: (!self.created.is_empty()).then(|| self.created.to_owned()),
             transaction: self.transaction,

@@ -33,6 +33,9 @@ pub struct RevisionGraph {
     order: Vec<usize>,
     position: Vec<usize>,
     labels: HashMap<String, usize>,
+    /// What squashes set aside: the replaced files still present (and, in an expanded graph,
+    /// the expanded squash revisions), with the ids they stand for.
+    squashes: crate::squash::Squashes,
 }
 
 impl RevisionGraph {
@@ -40,6 +43,12 @@ impl RevisionGraph {
     ///
     /// The order of `migrations` (usually sorted by file name) breaks ties in the topological order.
     pub fn new(migrations: Vec<Migration>) -> Result<Self, Problems> {
+        Self::build(migrations, &[])
+    }
+
+    /// Builds the graph with the squash revisions in `expand` replaced by the revisions they
+    /// squash (whose files must be present).
+    pub(crate) fn build(migrations: Vec<Migration>, expand: &[String]) -> Result<Self, Problems> {
         let mut problems = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::with_capacity(migrations.len());
         let mut kept = Vec::with_capacity(migrations.len());
@@ -58,7 +67,9 @@ impl RevisionGraph {
             index.insert(m.revision.clone(), kept.len());
             kept.push(m);
         }
-        let migrations = kept;
+        let (migrations, squashes) = crate::squash::Squashes::partition(kept, expand, &mut problems);
+        let index: HashMap<String, usize> =
+            migrations.iter().enumerate().map(|(i, m)| (m.revision.clone(), i)).collect();
         let n = migrations.len();
 
         let resolve = |m: &Migration, ids: &[String], problems: &mut Vec<Problem>, is_parent: bool| {
@@ -69,7 +80,13 @@ impl RevisionGraph {
                     problems.push(Problem::new(ProblemKind::SelfReference { revision: id.clone() }, m.at(line)));
                     continue;
                 }
-                match index.get(id) {
+                let canonical = squashes.canonical(id);
+                if canonical == m.revision && *id != m.revision {
+                    // A squash naming a revision it replaces (or, expanded, its own last one).
+                    problems.push(Problem::new(ProblemKind::SelfReference { revision: id.clone() }, m.at(line)));
+                    continue;
+                }
+                match index.get(canonical) {
                     Some(&i) if !out.contains(&i) => out.push(i),
                     Some(_) => {}
                     None => {
@@ -179,7 +196,7 @@ impl RevisionGraph {
         for (p, &i) in order.iter().enumerate() {
             position[i] = p;
         }
-        Ok(Self { migrations, index, parents, deps, children, dependents, order, position, labels })
+        Ok(Self { migrations, index, parents, deps, children, dependents, order, position, labels, squashes })
     }
 
     /// Checks the heads against `policy`: one head, or one per declared branch label.
@@ -274,6 +291,10 @@ impl RevisionGraph {
     /// The index of the revision with exactly this id.
     pub fn index_of(&self, id: &str) -> Option<usize> {
         self.index.get(id).copied()
+    }
+
+    pub(crate) fn squash_parts(&self) -> &crate::squash::Squashes {
+        &self.squashes
     }
 
     /// The index of the revision that declares branch `label`.

@@ -37,6 +37,7 @@ pub mod schema;
 mod secret;
 mod source;
 pub mod sql;
+mod squash;
 mod target;
 pub mod text;
 
@@ -53,4 +54,5 @@ pub use runtime::*;
 pub use secret::{password_needs_encoding, redact_url, scrub_url, split_password, url_passwords};
 pub use source::{SourceFile, load_dir, load_files, read_dir};
 pub use sql::{Event, LockMode, Options};
+pub use squash::{Squash, SquashError};
 pub use target::{Range, Target, TargetParseError};

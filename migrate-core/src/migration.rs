@@ -16,6 +16,9 @@ pub struct Migration {
     pub depends_on: Vec<String>,
     /// Names for the branch this revision starts (`-- branch_labels:`).
     pub branch_labels: Vec<String>,
+    /// The linear range of older revisions this one squashes, oldest first (`-- replaces:`);
+    /// empty for an ordinary revision. See [`crate::Squash`].
+    pub replaces: Vec<String>,
     /// What the revision does (`-- message:`).
     pub message: String,
     /// When it was created (`-- created:`), as written.
@@ -64,6 +67,8 @@ pub struct Lines {
     pub depends_on: u32,
     /// `-- branch_labels:`.
     pub branch_labels: u32,
+    /// `-- replaces:`.
+    pub replaces: u32,
     /// `-- migrate:up`.
     pub up: u32,
     /// `-- migrate:down`.
@@ -74,6 +79,11 @@ impl Migration {
     /// A location in this migration's file.
     pub fn at(&self, line: u32) -> Location {
         Location::new(&self.path, line.max(1), 1)
+    }
+
+    /// Whether this revision squashes older ones (`-- replaces:`).
+    pub fn is_squash(&self) -> bool {
+        !self.replaces.is_empty()
     }
 
     /// Whether this revision joins two or more parents.

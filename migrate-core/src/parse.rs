@@ -9,8 +9,8 @@ use crate::text::is_unsafe_char;
 /// The longest revision id the history tables hold (`VARCHAR(255)`).
 pub const MAX_ID_LEN: usize = 255;
 
-const KEYS: [&str; 7] =
-    ["revision", "down_revision", "message", "created", "depends_on", "branch_labels", "transaction"];
+const KEYS: [&str; 8] =
+    ["revision", "down_revision", "message", "created", "depends_on", "branch_labels", "transaction", "replaces"];
 
 /// Parses a migration file's bytes; non-UTF-8 input is a [`ProblemKind::NotUtf8`] problem.
 pub fn parse_bytes(path: &str, bytes: &[u8]) -> Result<Migration, Problems> {
@@ -116,6 +116,7 @@ pub fn parse(path: &str, text: &str) -> Result<Migration, Problems> {
         down_revisions: header.down_revisions,
         depends_on: header.depends_on,
         branch_labels: header.branch_labels,
+        replaces: header.replaces,
         message: header.message,
         created: header.created,
         transaction: header.transaction,
@@ -203,6 +204,7 @@ struct Header {
     down_revisions: Vec<String>,
     depends_on: Vec<String>,
     branch_labels: Vec<String>,
+    replaces: Vec<String>,
     message: String,
     created: Option<String>,
     transaction: bool,
@@ -218,6 +220,7 @@ impl Default for Header {
             down_revisions: Vec::new(),
             depends_on: Vec::new(),
             branch_labels: Vec::new(),
+            replaces: Vec::new(),
             message: String::new(),
             created: None,
             transaction: true,
@@ -269,6 +272,7 @@ impl Parser<'_> {
             "down_revision" => &mut self.lines.down_revision,
             "depends_on" => &mut self.lines.depends_on,
             "branch_labels" => &mut self.lines.branch_labels,
+            "replaces" => &mut self.lines.replaces,
             "message" => &mut self.header.message_line,
             "created" => &mut self.header.created_line,
             _ => &mut self.header.transaction_line,
@@ -314,6 +318,7 @@ impl Parser<'_> {
             }
             "down_revision" => self.header.down_revisions = self.id_list("down_revision", value, line_no, value_column),
             "depends_on" => self.header.depends_on = self.id_list("depends_on", value, line_no, value_column),
+            "replaces" => self.header.replaces = self.id_list("replaces", value, line_no, value_column),
             "branch_labels" => {
                 for label in split_list(value) {
                     if is_valid_label(label) {

@@ -117,6 +117,17 @@ pub enum PlanError {
         /// A close id, if any.
         suggestion: Option<String>,
     },
+    /// A revision inside a squashed range, where a database that is not partway through it
+    /// cannot stop (the last one of a range stands for the squash).
+    #[error(
+        "`{id}` is inside the range squashed into `{squash}`; a database not partway through that range can only stop before or after it (at `{squash}`)"
+    )]
+    InsideSquash {
+        /// What was typed.
+        id: String,
+        /// The squash revision.
+        squash: String,
+    },
     /// A prefix matches several revisions.
     #[error("`{prefix}` is ambiguous: it matches {}; type more characters", candidates.join(", "))]
     AmbiguousPrefix {
@@ -217,6 +228,14 @@ impl RevisionGraph {
     pub fn resolve(&self, id: &str) -> Result<usize, PlanError> {
         if let Some(i) = self.index_of(id) {
             return Ok(i);
+        }
+        if let Some(s) = self.replaced_by(id) {
+            let squash = &self.migration(s).revision;
+            let last = self.squashes().iter().find(|q| q.revision == *squash).and_then(|q| q.replaces.last());
+            return match last {
+                Some(last) if last == id => Ok(s),
+                _ => Err(PlanError::InsideSquash { id: id.to_owned(), squash: squash.clone() }),
+            };
         }
         let candidates: Vec<usize> = (0..self.len()).filter(|&i| self.migration(i).revision.starts_with(id)).collect();
         if id.len() < 4 {

@@ -213,6 +213,39 @@ pub enum ProblemKind {
         /// The declared labels.
         labels: Vec<String>,
     },
+    /// Two squash revisions replace the same revision.
+    ReplacedTwice {
+        /// The revision replaced twice.
+        revision: String,
+        /// The other squash's `replaces` line.
+        first: Location,
+    },
+    /// Some of a squash's replaced files are gone while others are still here.
+    PartlyPruned {
+        /// The squash revision.
+        squash: String,
+        /// Replaced revisions whose files are gone.
+        missing: Vec<String>,
+        /// Replaced revisions whose files are still here.
+        present: Vec<String>,
+    },
+    /// A replaced revision whose file is still here does not follow the one before it in
+    /// `replaces` (or, for the first, does not have the squash's parents).
+    NotAChain {
+        /// The squash revision.
+        squash: String,
+        /// The replaced revision that breaks the chain.
+        revision: String,
+        /// The parents it should have.
+        expected: Vec<String>,
+    },
+    /// A squash replaces another squash whose own replaced files are still here.
+    NestedSquash {
+        /// The outer squash.
+        squash: String,
+        /// The squash it replaces.
+        inner: String,
+    },
 }
 
 impl ProblemKind {
@@ -238,6 +271,10 @@ impl ProblemKind {
             ClientStopNotLast => "move the upgrade's SQL above the `.quit` and `\\q` lines: they end the up section, so that a client fed the whole file stops before the downgrade".into(),
             MissingUp => "add a `-- migrate:up` line followed by the upgrade SQL (it may be empty)".into(),
             MissingIrreversibleReason => "say why: `-- migrate:down irreversible: <reason>`".into(),
+            ReplacedTwice { .. } => "a revision is squashed once: remove it from one of the two `replaces` lines".into(),
+            PartlyPruned { squash, .. } => format!("a squash's replaced files go together: restore the missing ones from version control, or remove the rest with `cargo migrate squash --prune {squash}`"),
+            NotAChain { .. } => "a squash replaces a linear range, oldest first: fix the order in `replaces`, or the replaced file's `down_revision`".into(),
+            NestedSquash { inner, .. } => format!("remove the files `{inner}` replaces first (`cargo migrate squash --prune {inner}`), once no database is partway through them"),
             RepeatedId { .. } => "list each revision once".into(),
             IdTooLong { max, .. } => format!("use an id of at most {max} characters (new ids are 12)"),
             EmptyUpgrade => {
@@ -326,6 +363,26 @@ impl fmt::Display for ProblemKind {
                 write!(f, "{}", list.join(", "))
             }
             LabelIsRevision { label } => write!(f, "branch label `{label}` is also a revision id"),
+            ReplacedTwice { revision, first } => write!(
+                f,
+                "revision `{revision}` is replaced by two squashes (the other's `replaces` is at {}:{})",
+                first.path, first.line
+            ),
+            PartlyPruned { squash, missing, present } => write!(
+                f,
+                "squash `{squash}` replaces {} and {}: the first {} gone, the second still here",
+                missing.join(", "),
+                present.join(", "),
+                if missing.len() == 1 { "is" } else { "are" }
+            ),
+            NotAChain { squash, revision, expected } => write!(
+                f,
+                "`{revision}`, replaced by squash `{squash}`, should have down_revision `{}`",
+                expected.join(", ")
+            ),
+            NestedSquash { squash, inner } => {
+                write!(f, "squash `{squash}` replaces squash `{inner}`, whose own replaced files are still here")
+            }
             UndeclaredLabel { label } => write!(f, "declared branch `{label}` is not the label of any revision"),
             BranchHeads { label, heads } => {
                 write!(f, "branch `{label}` has {} heads: {}", heads.len(), heads.join(", "))
@@ -337,7 +394,7 @@ impl fmt::Display for ProblemKind {
     }
 }
 
-const KNOWN_KEYS: &str = "revision, down_revision, message, created, depends_on, branch_labels, transaction";
+const KNOWN_KEYS: &str = "revision, down_revision, message, created, depends_on, branch_labels, transaction, replaces";
 
 /// One problem: what is wrong and where.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,7 +22,7 @@ pub(crate) fn exec(args: CurrentArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, Cli
     let status = session.block_on(session.migrator.status(&session.db));
     session.close();
     let status = status.map_err(|e| db::error(e, &project.config))?;
-    let graph = &project.graph;
+    let graph = &*project.graph_for(&status)?;
     let at_head = status.at_head();
     if args.json.json {
         let current: Vec<_> = status

@@ -246,6 +246,11 @@ impl Progress {
             (_, Event::TookOver { previous }) if !quiet => {
                 line(format!("warning: took over the migration lock from a run that stopped heartbeating: {previous}"));
             }
+            (_, Event::Squashed { revision, replaced }) if !quiet => line(format!(
+                "Recorded squash {revision} in place of the {} revisions it replaces ({})",
+                replaced.len(),
+                replaced.join(", ")
+            )),
             (_, Event::TableLock { reason }) if verbose => line(format!("lock: the lock table, because {reason}")),
             _ => {}
         })

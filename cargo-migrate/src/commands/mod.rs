@@ -21,6 +21,7 @@ mod resolve;
 mod run;
 mod schema;
 mod show;
+mod squash;
 mod status;
 mod test;
 mod text;
@@ -155,6 +156,7 @@ pub(crate) fn dispatch(cli: MigrateCli, ctx: &mut Ctx<'_>) -> ExitCode {
         Command::Show(a) => show::exec(a, ctx),
         Command::Merge(a) => merge::exec(a, ctx),
         Command::Rebase(a) => rebase::exec(a, ctx),
+        Command::Squash(a) => squash::exec(a, ctx),
         Command::Check(a) => check::exec(a, ctx),
         Command::Diff(a) => diff::exec(a, ctx),
         Command::Dump(a) => dump::exec(a, ctx),

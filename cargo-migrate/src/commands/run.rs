@@ -230,7 +230,7 @@ fn summary(ctx: &mut Ctx<'_>, project: &Project, kind: Kind, report: &Report, st
             Direction::Up => ctx.out.paint(Paint::Good, "↑"),
             Direction::Down => ctx.out.paint(Paint::Warn, "↓"),
         };
-        let message = graph.get(&step.revision).map(|m| m.message.as_str()).unwrap_or("");
+        let message = graph.find(&step.revision).map(|m| m.message.as_str()).unwrap_or("");
         let pad = " ".repeat(width.saturating_sub(step.revision.len()));
         let duration =
             if matches!(kind, Kind::Stamp { .. }) { String::new() } else { format!("  {:>7}", human(step.duration)) };

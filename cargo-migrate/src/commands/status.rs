@@ -38,7 +38,7 @@ pub(crate) fn exec(args: JsonOnly, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliErr
         None
     };
     session.close();
-    let graph = &project.graph;
+    let graph = &*project.graph_for(&status)?;
     let row = |id: &str| history.iter().find(|h| h.revision == id);
     if args.json.json {
         let applied: Vec<_> = status
@@ -67,6 +67,7 @@ pub(crate) fn exec(args: JsonOnly, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliErr
             "pending": status.pending,
             "changed": changed,
             "missing": status.missing,
+            "partway": status.partway,
             "dirty": status.dirty.as_ref().map(|d| json!({ "revision": d.revision, "message": d.to_string() })),
             "drift": drift,
         }));
@@ -76,6 +77,13 @@ pub(crate) fn exec(args: JsonOnly, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliErr
     out.line(format!("Database: {} ({})", project.config.database.redacted(), dialect.name()));
     let current: Vec<String> = status.current.iter().map(|c| out.paint(Paint::Rev, c)).collect();
     out.line(format!("Current: {}", if current.is_empty() { "base".to_owned() } else { current.join(", ") }));
+    for squash in &status.partway {
+        out.line(format!(
+            "Partway through the revisions squashed into {}: an upgrade finishes them from their files, then records {} in their place.",
+            out.paint(Paint::Rev, squash),
+            squash
+        ));
+    }
     out.line(format!("Applied ({}):", status.applied.len()));
     for id in &status.applied {
         let when = row(id).map(|h| format!("  {} by {}", h.applied_at, h.applied_by)).unwrap_or_default();

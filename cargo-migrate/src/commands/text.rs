@@ -29,10 +29,15 @@ fn painted_tags(out: &Output, graph: &RevisionGraph, i: usize, current: Option<&
     tags(graph, i, current).iter().map(|t| format!(" {}", out.paint(Paint::Tag, format!("({t})")))).collect()
 }
 
+/// The ids of revision `i`'s parents in the graph (a replaced id reads as its squash).
+pub(crate) fn parent_ids(graph: &RevisionGraph, i: usize) -> Vec<String> {
+    graph.parents(i).iter().map(|&p| graph.migration(p).revision.clone()).collect()
+}
+
 /// `<parents> -> <rev> (tags), <message>`, as `alembic history` prints it.
 pub(crate) fn log_line(out: &Output, graph: &RevisionGraph, i: usize, current: Option<&[bool]>) -> String {
     let m = graph.migration(i);
-    let parents = match m.down_revisions.as_slice() {
+    let parents = match parent_ids(graph, i).as_slice() {
         [] => "<base>".to_owned(),
         [one] => one.clone(),
         many => format!("({})", many.join(", ")),
@@ -57,7 +62,7 @@ pub(crate) fn verbose_block(out: &Output, graph: &RevisionGraph, i: usize, curre
     let m = graph.migration(i);
     let ids = |v: &[usize]| v.iter().map(|&c| graph.migration(c).revision.clone()).collect::<Vec<_>>().join(", ");
     let mut s = format!("Rev: {}{}\n", out.paint(Paint::Rev, &m.revision), painted_tags(out, graph, i, current));
-    match m.down_revisions.as_slice() {
+    match parent_ids(graph, i).as_slice() {
         [] => s.push_str("Parent: <base>\n"),
         [one] => s.push_str(&format!("Parent: {one}\n")),
         many => s.push_str(&format!("Merges: {}\n", many.join(", "))),
@@ -70,6 +75,10 @@ pub(crate) fn verbose_block(out: &Output, graph: &RevisionGraph, i: usize, curre
     }
     if !m.branch_labels.is_empty() {
         s.push_str(&format!("Branch names: {}\n", m.branch_labels.join(", ")));
+    }
+    if !m.replaces.is_empty() {
+        let files = if graph.replaced_files(Some(&m.revision)).is_empty() { "pruned" } else { "files still here" };
+        s.push_str(&format!("Replaces: {} ({files})\n", m.replaces.join(", ")));
     }
     s.push_str(&format!("Path: {}\n", m.path));
     if let Some(created) = &m.created {
@@ -93,6 +102,7 @@ pub(crate) fn revision_json(graph: &RevisionGraph, i: usize, current: Option<&[b
         "down_revisions": m.down_revisions,
         "depends_on": m.depends_on,
         "branch_labels": m.branch_labels,
+        "replaces": m.replaces,
         "message": m.message,
         "created": m.created,
         "path": m.path,

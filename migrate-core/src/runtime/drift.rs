@@ -104,7 +104,11 @@ impl Migrator {
         if !status.missing.is_empty() {
             return Err(Error::UnknownApplied { revisions: status.missing });
         }
-        let expected = self.schema_at(&db, &status.current).await?;
+        let expected = if status.partway.is_empty() {
+            self.schema_at(&db, &status.current).await?
+        } else {
+            self.on_graph(self.graph.expand(&status.partway)?).schema_at(&db, &status.current).await?
+        };
         let actual = db.schema(&self.options).await?;
         let changes = diff(&actual, &expected);
         Ok(Drift { expected, actual, changes })

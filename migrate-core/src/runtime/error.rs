@@ -206,6 +206,20 @@ pub enum Error {
         /// The unknown ids.
         revisions: Vec<String>,
     },
+    /// The database is partway through a squashed range whose files were pruned.
+    #[error(
+        "the database is partway through the revisions squashed into `{squash}`: it has {} applied but not {}, and their files are gone",
+        applied.join(", "),
+        pending.join(", ")
+    )]
+    SquashPruned {
+        /// The squash revision.
+        squash: String,
+        /// The replaced revisions it has applied.
+        applied: Vec<String>,
+        /// The replaced revisions it has not.
+        pending: Vec<String>,
+    },
     /// A revision is half-applied (MySQL/MariaDB).
     #[error("{revision}")]
     Dirty {
@@ -402,7 +416,7 @@ impl Error {
             }
             Self::LockTimeout { .. } | Self::LockLost { .. } => ErrorKind::Lock,
             Self::Changed { .. } => ErrorKind::Changed,
-            Self::UnknownApplied { .. } => ErrorKind::Unknown,
+            Self::UnknownApplied { .. } | Self::SquashPruned { .. } => ErrorKind::Unknown,
             Self::Dirty { .. } | Self::NotDirty { .. } => ErrorKind::Dirty,
             Self::Statement { .. } | Self::PacketTooLarge { .. } => ErrorKind::Statement,
             Self::Behind { .. } => ErrorKind::Behind,
@@ -458,6 +472,7 @@ impl Error {
                 "restore the files, or accept the change explicitly to record the new checksum: `cargo migrate upgrade --accept-changed {}` (or `Options::accept_changed`)",
                 changed.first().map_or("<revision>", |c| c.revision.as_str())
             ),
+            Self::SquashPruned { squash, .. } => format!("restore the files `{squash}` replaces from version control (they were removed by `cargo migrate squash --prune`), run the upgrade to finish the range with them, then remove them again"),
             Self::UnknownApplied { .. } => "run a build that includes them (the database may have been upgraded by a newer version), or remove their records with `cargo migrate stamp --purge <target>` if they are truly gone".to_owned(),
             Self::Dirty { revision } => format!(
                 "inspect the database, then either finish the revision by hand and mark it applied, or undo its partial effects and mark it unapplied (the next upgrade runs it again): `cargo migrate resolve {} --applied | --unapplied` (or `Migrator::resolve_dirty`)",

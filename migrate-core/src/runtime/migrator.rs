@@ -236,7 +236,18 @@ impl Migrator {
         let db = db.into();
         let sql = self.tables(db.dialect()).select_state();
         let rows = state::recorded(self.read(&db, &sql, "read the history table").await?);
-        Ok(state::judge(&self.graph, &rows).status(&self.graph))
+        let view = state::squashed(&self.graph, rows)?;
+        let graph = view.expanded.as_ref().unwrap_or(&self.graph);
+        Ok(state::judge(graph, &view.rows).status(graph))
+    }
+
+    /// The squash revisions whose replaced ranges the database has applied in part, so that it
+    /// still needs their files (see [`RevisionGraph::squash`]).
+    pub async fn partway(&self, db: impl Into<Db>) -> Result<Vec<String>, Error> {
+        let db = db.into();
+        let sql = self.tables(db.dialect()).select_state();
+        let rows = state::recorded(self.read(&db, &sql, "read the history table").await?);
+        Ok(state::squashed(&self.graph, rows)?.expanded.map(|g| g.expanded().to_vec()).unwrap_or_default())
     }
 
     /// Succeeds when the database is exactly at the head(s) of this build (per the head
@@ -310,8 +321,10 @@ impl Migrator {
         }
     }
 
-    /// Reads the state under the lock (creating the tables on first use), judges it, refuses
-    /// what must not be touched, plans once and runs the plan.
+    /// Reads the state under the lock (creating the tables on first use), records fully applied
+    /// squashed ranges as their squash revisions, and runs `op` — on the graph expanded back to
+    /// the replaced files when the database is partway through a squashed range, recording the
+    /// range as its squash once the run has finished it.
     async fn run<B: Backend>(
         &self,
         conn: &mut B,
@@ -319,7 +332,66 @@ impl Migrator {
         op: Op<'_>,
         claim: Option<&Claim>,
     ) -> Result<Report, Error> {
-        let judged = state::judge(&self.graph, &self.read_state(conn, tables).await?);
+        let rows = self.read_state(conn, tables).await?;
+        if let Op::Stamp(_, true) = op {
+            // Every record goes: nothing to read through the squashes.
+            return self.run_judged(conn, tables, op, claim, &rows).await;
+        }
+        let view = state::squashed(&self.graph, rows)?;
+        self.record_squashes(conn, tables, claim, &view).await?;
+        let Some(expanded) = view.expanded else {
+            return self.run_judged(conn, tables, op, claim, &view.rows).await;
+        };
+        let mut report = self.on_graph(expanded).run_judged(conn, tables, op, claim, &view.rows).await?;
+        let view = state::squashed(&self.graph, self.read_state(conn, tables).await?)?;
+        self.record_squashes(conn, tables, claim, &view).await?;
+        if view.expanded.is_none() {
+            report.current = state::current(&self.graph, &state::judge(&self.graph, &view.rows).applied);
+        }
+        Ok(report)
+    }
+
+    /// Replaces the records of each fully applied squashed range with its squash revision's,
+    /// in one transaction, logged.
+    async fn record_squashes<B: Backend>(
+        &self,
+        conn: &mut B,
+        tables: &Tables,
+        claim: Option<&Claim>,
+        view: &state::Squashed,
+    ) -> Result<(), Error> {
+        if view.complete.is_empty() {
+            return Ok(());
+        }
+        // Every log row gets the digest of the state the transaction leaves: the one others see.
+        let after = state::judge(&self.graph, &view.rows).digest;
+        let generator = self.generator(tables, false, claim);
+        let statements: Vec<_> =
+            view.complete.iter().flat_map(|&i| generator.squash(self.graph.migration(i), &after)).collect();
+        self.write(conn, &statements).await?;
+        for &i in &view.complete {
+            let m = self.graph.migration(i);
+            self.options.emit(Event::Squashed { revision: m.revision.clone(), replaced: m.replaces.clone() });
+        }
+        Ok(())
+    }
+
+    /// This migrator on another graph (the expanded one of a database partway through a squash).
+    pub(super) fn on_graph(&self, graph: RevisionGraph) -> Migrator {
+        let cache = Cache { who: self.cache.who.clone(), expected: Mutex::default() };
+        Migrator { graph: Arc::new(graph), cache: Arc::new(cache), ..self.clone() }
+    }
+
+    /// Judges the recorded `rows`, refuses what must not be touched, plans once and runs the plan.
+    async fn run_judged<B: Backend>(
+        &self,
+        conn: &mut B,
+        tables: &Tables,
+        op: Op<'_>,
+        claim: Option<&Claim>,
+        rows: &[state::Recorded],
+    ) -> Result<Report, Error> {
+        let judged = state::judge(&self.graph, rows);
         if claim.is_some_and(|c| c.previous.is_some()) {
             // The takeover goes into the log, with the state as it stands (so the no-op check
             // still reads one row).

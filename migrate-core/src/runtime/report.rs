@@ -93,6 +93,10 @@ pub struct Status {
     pub missing: Vec<String>,
     /// A half-applied revision (MySQL).
     pub dirty: Option<DirtyRevision>,
+    /// Squash revisions whose replaced ranges the database has applied in part. The other
+    /// fields then name the revisions those squashes replace, as in
+    /// [`RevisionGraph::expand`](crate::RevisionGraph::expand)`(&partway)`.
+    pub partway: Vec<String>,
 }
 
 impl Status {

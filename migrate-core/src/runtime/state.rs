@@ -114,6 +114,56 @@ pub(crate) fn log_rows(rows: TextRows) -> Vec<LogEntry> {
         .collect()
 }
 
+/// The recorded state as a graph with squash revisions reads it.
+#[derive(Debug, Default)]
+pub(crate) struct Squashed {
+    /// The graph expanded back to the replaced files of every squash the database is partway
+    /// through; `None` when it is partway through none.
+    pub expanded: Option<RevisionGraph>,
+    /// The rows, each fully recorded squashed range read as its squash revision.
+    pub rows: Vec<Recorded>,
+    /// The squash revisions (indices in the graph) whose ranges are recorded in full, so that
+    /// a locked run rewrites those records.
+    pub complete: Vec<usize>,
+}
+
+/// Reads `rows` through `graph`'s squash revisions: a range recorded in full counts as its
+/// squash; a range recorded in part needs the graph expanded back to its files (or, when they
+/// are gone, cannot go on).
+pub(crate) fn squashed(graph: &RevisionGraph, mut rows: Vec<Recorded>) -> Result<Squashed, Error> {
+    if graph.squashes().is_empty() {
+        return Ok(Squashed { rows, ..Squashed::default() });
+    }
+    let mut complete = Vec::new();
+    let mut expand = Vec::new();
+    for squash in graph.squashes() {
+        let row = |id: &str| rows.iter().find(|r| r.revision == id);
+        let recorded: Vec<&String> = squash.replaces.iter().filter(|r| row(r).is_some()).collect();
+        if recorded.is_empty() || row(&squash.revision).is_some() {
+            // Nothing of the range, or stale records beside the squash's own (shown as unknown).
+            continue;
+        }
+        if squash.replaces.iter().all(|r| row(r).is_some_and(|r| r.dirty.is_none())) {
+            complete.extend(graph.index_of(&squash.revision));
+        } else if squash.files_present {
+            expand.push(squash.revision.clone());
+        } else {
+            return Err(Error::SquashPruned {
+                squash: squash.revision.clone(),
+                applied: recorded.into_iter().cloned().collect(),
+                pending: squash.replaces.iter().filter(|r| row(r).is_none()).cloned().collect(),
+            });
+        }
+    }
+    for &i in &complete {
+        let m = graph.migration(i);
+        rows.retain(|r| !m.replaces.contains(&r.revision));
+        rows.push(Recorded { revision: m.revision.clone(), checksum: hex(&m.checksum.0), dirty: None, failure: None });
+    }
+    let expanded = if expand.is_empty() { None } else { Some(graph.expand(&expand)?) };
+    Ok(Squashed { expanded, rows, complete })
+}
+
 /// Judges recorded rows against `graph`.
 pub(crate) fn judge(graph: &RevisionGraph, rows: &[Recorded]) -> Judged {
     let mut judged = Judged::default();
@@ -188,6 +238,7 @@ impl Judged {
             changed: self.changed,
             missing: self.unknown,
             dirty: self.dirty,
+            partway: graph.expanded().to_vec(),
         }
     }
 }

@@ -32,6 +32,8 @@ pub enum Action {
     MarkUnapplied,
     /// The lock table's claim of a run that had stopped heartbeating was taken over.
     LockTakeover,
+    /// The records of a fully applied squashed range were replaced by its squash revision's.
+    Squash,
 }
 
 impl Action {
@@ -47,6 +49,7 @@ impl Action {
             Self::MarkApplied => "mark_applied",
             Self::MarkUnapplied => "mark_unapplied",
             Self::LockTakeover => "lock_takeover",
+            Self::Squash => "squash",
         }
     }
 }
@@ -395,6 +398,12 @@ impl Tables {
     /// Removes a revision's record.
     pub fn delete(&self, revision: &str) -> String {
         format!("DELETE FROM {} WHERE revision = {}", self.history, self.dialect.quote_str(revision))
+    }
+
+    /// Removes the records of `revisions`.
+    pub fn delete_each(&self, revisions: &[String]) -> String {
+        let list: Vec<String> = revisions.iter().map(|r| self.dialect.quote_str(r)).collect();
+        format!("DELETE FROM {} WHERE revision IN ({})", self.history, list.join(", "))
     }
 
     /// Removes every record.

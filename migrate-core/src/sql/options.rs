@@ -43,6 +43,13 @@ pub enum Event {
         /// Who held it: host, process id and token, and when it last said it was alive.
         previous: String,
     },
+    /// A squashed range found applied in full is now recorded as its squash revision.
+    Squashed {
+        /// The squash revision.
+        revision: String,
+        /// The revisions it replaces, whose records it took over.
+        replaced: Vec<String>,
+    },
     /// A statement of the revision that is starting (every one of them, in order, after
     /// [`Started`](Self::Started)): exactly what the offline script prints for it.
     Statement {

@@ -332,6 +332,20 @@ impl<'g> Generator<'g> {
         out
     }
 
+    /// The statements that record the squash revision `squash` in place of the revisions it
+    /// replaces (all recorded), logged with the digest of the state they leave.
+    pub fn squash(&self, squash: &Migration, after: &StateDigest) -> Vec<Stmt> {
+        let t = &self.tables;
+        let d = self.dialect();
+        vec![
+            Stmt::book(d.begin()),
+            Stmt::book(t.delete_each(&squash.replaces)),
+            Stmt::book(t.insert_applied(squash, Timing::Unknown)),
+            Stmt::book(t.log_from_history(&squash.revision, Action::Squash, Some(after))),
+            Stmt::book(d.commit()),
+        ]
+    }
+
     /// The statements that record new checksums for edited, accepted revisions.
     pub fn accept(&self, revisions: &[&Migration], after: Option<&StateDigest>) -> Vec<Stmt> {
         let t = &self.tables;
