@@ -146,7 +146,7 @@ pub(crate) fn error(e: Error, config: &Config) -> CliError {
     if let Error::Plan(p) = e {
         return plan_error(p);
     }
-    let help = match (e.kind(), e.help()) {
+    let help = match (e.kind(), e.command_line_help()) {
         (ErrorKind::Connection, h) => Some(format!(
             "{}; the URL came from {}",
             h.unwrap_or_else(|| "check the URL".to_owned()),

@@ -30,7 +30,7 @@ pub(crate) fn exec(args: ResolveArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, Cli
             return Ok(ExitCode::SUCCESS);
         }
         Err(e @ Error::NotDirty { .. }) => {
-            let help = e.help();
+            let help = e.command_line_help();
             return Err(CliError::Database { message: e.to_string(), help, exit: code::TARGET });
         }
         Err(e) => return Err(db::error(e, &project.config)),

@@ -441,9 +441,20 @@ impl Error {
     /// What to do next, when there is something to say: the command-line way (`cargo migrate …`,
     /// or the same words after an app's own `migrate` command) and the API way.
     pub fn help(&self) -> Option<String> {
+        self.help_with(true)
+    }
+
+    /// [`help`](Self::help) for a person at the command line: the command-line way only.
+    pub fn command_line_help(&self) -> Option<String> {
+        self.help_with(false)
+    }
+
+    fn help_with(&self, api: bool) -> Option<String> {
+        // The API way, after the command-line way.
+        let or = |call: &str| if api { format!(" (or `{call}`)") } else { String::new() };
         Some(match self {
             Self::Plan(_) | Self::Graph(_) | Self::Database { .. } | Self::AllOrNothingRefused { .. } => return None,
-            Self::Behind { .. } => "run the upgrade (`cargo migrate upgrade`, or `Migrator::upgrade`)".to_owned(),
+            Self::Behind { .. } => format!("run the upgrade: `cargo migrate upgrade`{}", or("Migrator::upgrade")),
             Self::UnsupportedUrl { hint, .. } if hint.is_empty() => {
                 "use sqlite:path.db, postgres://user@host/db or mysql://user@host/db".to_owned()
             }
@@ -458,28 +469,31 @@ impl Error {
                 "check the URL's TLS settings: `sslmode=require` (PostgreSQL) or `ssl-mode=required` (MySQL) encrypts; `verify-ca`/`verify-full` also need `sslrootcert=<CA file>`".to_owned()
             }
             Self::Connect { message, .. } if message.starts_with("the database file") => {
-                "reading never creates a database: check the URL, or create it by applying the migrations (`cargo migrate upgrade`, or `Migrator::upgrade`)".to_owned()
+                format!("reading never creates a database: check the URL, or create it by applying the migrations: `cargo migrate upgrade`{}", or("Migrator::upgrade"))
             }
             Self::Connect { .. } => "check that the server is running and that the URL is right".to_owned(),
             Self::Backup { message, .. } if message.contains("not installed") => "install the database's client tools (`postgresql-client` for pg_dump, `mariadb-client` for mariadb-dump), or run without a backup".to_owned(),
             Self::Backup { .. } => "fix what the tool says (permissions, disk space, the URL), or run without a backup".to_owned(),
             Self::ReadOnly { .. } => "point the URL at the primary (read commands such as `current` and `status` work on a replica)".to_owned(),
-            Self::RollingSchemaUpgrade { .. } => "run it through a node in Total Order Isolation (`SET GLOBAL wsrep_OSU_method = 'TOI'`); for a Rolling Schema Upgrade, apply the DDL node by node by hand and record it once with `cargo migrate stamp <rev>` (or `Migrator::stamp`)".to_owned(),
-            Self::LockTimeout { holder: Some(h), .. } if h.starts_with("the lock table") => "wait for that run to finish (a run that died is taken over once its lease runs out), or raise the lock timeout (`lock_timeout` in [package.metadata.migrate], or `Options::lock_timeout`)".to_owned(),
-            Self::LockTimeout { .. } => "wait for that run to finish, or raise the lock timeout (`lock_timeout` in [package.metadata.migrate], or `Options::lock_timeout`)".to_owned(),
-            Self::LockLost { .. } => "another run took over: check its output, then `cargo migrate status`; if the heartbeat could not reach the database in time, raise `lock_lease` (or `Options::lock_lease`)".to_owned(),
+            Self::RollingSchemaUpgrade { .. } => format!("run it through a node in Total Order Isolation (`SET GLOBAL wsrep_OSU_method = 'TOI'`); for a Rolling Schema Upgrade, apply the DDL node by node by hand and record it once with `cargo migrate stamp <rev>`{}", or("Migrator::stamp")),
+            Self::LockTimeout { holder: Some(h), .. } if h.starts_with("the lock table") => format!("wait for that run to finish (a run that died is taken over once its lease runs out), or raise the lock timeout: `lock_timeout` in [package.metadata.migrate]{}", or("Options::lock_timeout")),
+            Self::LockTimeout { .. } => format!("wait for that run to finish, or raise the lock timeout: `lock_timeout` in [package.metadata.migrate]{}", or("Options::lock_timeout")),
+            Self::LockLost { .. } => format!("another run took over: check its output, then `cargo migrate status`; if the heartbeat could not reach the database in time, raise `lock_lease`{}", or("Options::lock_lease")),
             Self::Changed { changed } => format!(
-                "restore the files, or accept the change explicitly to record the new checksum: `cargo migrate upgrade --accept-changed {}` (or `Options::accept_changed`)",
-                changed.first().map_or("<revision>", |c| c.revision.as_str())
+                "restore the files, or accept the change explicitly to record the new checksum: `cargo migrate upgrade --accept-changed {}`{}",
+                changed.first().map_or("<revision>", |c| c.revision.as_str()),
+                or("Options::accept_changed")
             ),
             Self::SquashPruned { squash, .. } => format!("restore the files `{squash}` replaces from version control (they were removed by `cargo migrate squash --prune`), run the upgrade to finish the range with them, then remove them again"),
             Self::UnknownApplied { .. } => "run a build that includes them (the database may have been upgraded by a newer version), or remove their records with `cargo migrate stamp --purge <target>` if they are truly gone".to_owned(),
             Self::Dirty { revision } => format!(
-                "inspect the database, then either finish the revision by hand and mark it applied, or undo its partial effects and mark it unapplied (the next upgrade runs it again): `cargo migrate resolve {} --applied | --unapplied` (or `Migrator::resolve_dirty`)",
-                revision.revision
+                "inspect the database, then either finish the revision by hand and mark it applied, or undo its partial effects and mark it unapplied (the next upgrade runs it again): `cargo migrate resolve {} --applied | --unapplied`{}",
+                revision.revision,
+                or("Migrator::resolve_dirty")
             ),
             Self::Statement { aftermath: Aftermath::Dirty, revision, .. } => format!(
-                "fix the statement, inspect what it left, then `cargo migrate resolve {revision} --applied | --unapplied` (or `Migrator::resolve_dirty`)"
+                "fix the statement, inspect what it left, then `cargo migrate resolve {revision} --applied | --unapplied`{}",
+                or("Migrator::resolve_dirty")
             ),
             Self::Statement { message, .. } if message.contains("cannot run inside a transaction block") || message.contains("cannot be executed within") => {
                 "this statement cannot run inside a transaction: add `-- transaction: false` to the revision's header".to_owned()
@@ -501,7 +515,7 @@ impl Error {
             Self::Script { origin, line, .. } => format!(
                 "fix the statement at {origin}:{line}; it ran in a scratch database, so nothing else was touched"
             ),
-            Self::Scratch { .. } => "schema commands build schemas in scratch databases on the server: give the user the right to create databases (PostgreSQL `ALTER ROLE … CREATEDB`, MySQL `GRANT ALL ON *.*`), or point `dev_url` in [package.metadata.migrate] (or `--dev-url`) at a server where it may".to_owned(),
+            Self::Scratch { .. } => format!("schema commands build schemas in scratch databases on the server: give the user the right to create databases (PostgreSQL `ALTER ROLE … CREATEDB`, MySQL `GRANT ALL ON *.*`), or point `dev_url` in [package.metadata.migrate] (or `--dev-url`) at a server where it may{}", or("Migrator::with_dev_database")),
         })
     }
 }
