@@ -232,3 +232,35 @@ fn chain_hygiene_a_repeated_parent_a_long_id_and_an_empty_upgrade() {
         run.stderr
     );
 }
+
+#[test]
+fn relative_steps_count_what_is_left_and_are_not_ambiguous_at_the_heads() {
+    let pkg = Package::initialised();
+    for (id, parent) in [("a0a0a0a0a0a0", None), ("b1b1b1b1b1b1", None), ("c2c2c2c2c2c2", None)] {
+        let mut extra = vec![];
+        if let Some(p) = parent {
+            extra = vec!["--head", p];
+        }
+        pkg.revision(id, id, "", "", &extra);
+    }
+    pkg.run(&["upgrade", "a0a0a0a0a0a0"]).ok();
+    let run = pkg.run(&["upgrade", "+5"]);
+    run.code(8);
+    assert!(run.stderr.contains("`+5` asks for 5 step(s), but only 2 are possible from here"), "{}", run.stderr);
+
+    // Two heads kept on purpose, both applied: nothing is left, whichever way one looks.
+    let cargo = pkg.path().join("Cargo.toml");
+    let manifest = std::fs::read_to_string(&cargo).unwrap();
+    std::fs::write(
+        &cargo,
+        manifest.replace("[package.metadata.migrate]", "[package.metadata.migrate]\nbranches = [\"left\", \"right\"]"),
+    )
+    .unwrap();
+    pkg.revision("d3d3d3d3d3d3", "left", "", "", &["--head", "c2c2c2c2c2c2", "--branch-label", "left"]);
+    pkg.revision("e4e4e4e4e4e4", "right", "", "", &["--head", "c2c2c2c2c2c2", "--branch-label", "right"]);
+    pkg.run(&["upgrade", "heads"]).ok();
+    let run = pkg.run(&["upgrade", "+4"]);
+    run.code(8);
+    assert!(run.stderr.contains("but only 0 are possible"), "{}", run.stderr);
+    assert!(!run.stderr.contains("ambiguous"), "{}", run.stderr);
+}

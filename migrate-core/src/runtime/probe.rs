@@ -33,6 +33,10 @@ impl Migrator {
         target: &Target,
         last: Option<LastState>,
     ) -> Result<Option<Report>, Error> {
+        if matches!(target, Target::Relative(_) | Target::LabelRelative(..)) {
+            // `+N` counts from where the database is: there is no one state to expect.
+            return Ok(None);
+        }
         let (expected, at_target) = self.expected(target)?;
         let last = match last {
             Some(last) => last,
