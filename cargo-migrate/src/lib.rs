@@ -18,6 +18,7 @@ mod commands;
 mod config;
 mod draw;
 mod error;
+mod memo;
 mod notices;
 mod output;
 mod picture;

@@ -19,13 +19,14 @@ pub(crate) struct Project {
 }
 
 impl Project {
-    /// Reads and validates the migrations directory (heads are not checked here).
-    pub(crate) fn load(config: Config) -> Result<Self, CliError> {
-        let files = read_files(&config)?;
+    /// Reads and validates the migrations directory (heads are not checked here), with the
+    /// files there that are not migrations (see [`migrate_core::Listing::skipped`]).
+    pub(crate) fn load(config: Config) -> Result<(Self, Vec<String>), CliError> {
+        let migrate_core::Listing { files, skipped } = read_files(&config)?;
         let graph = migrate_core::load_files(&files)
             .map_err(|problems| broken_chain(&config.migrations_display, problems, &files))?
             .into();
-        Ok(Self { config, graph, files })
+        Ok((Self { config, graph, files }, skipped))
     }
 
     /// Checks the heads against the declared branches (or a single head), as the macro does.
@@ -62,28 +63,12 @@ impl Project {
     }
 }
 
-/// Files in the migrations directory that are not migrations and are therefore skipped (not
-/// hidden, not `.sql`), as shown to people: a `.SQL`, `.sql.bak` or `.txt` file there is usually
-/// a mistake worth a warning.
-pub(crate) fn stray_files(config: &Config) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(&config.migrations_dir) else { return Vec::new() };
-    let mut out: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-        .filter(|name| !name.starts_with('.') && !name.ends_with(".sql"))
-        .map(|name| format!("{}/{name}", config.migrations_display.trim_end_matches('/')))
-        .collect();
-    out.sort();
-    out
-}
-
 /// Reads every migration file, turning a missing directory into a clear configuration error.
-pub(crate) fn read_files(config: &Config) -> Result<Vec<SourceFile>, CliError> {
+pub(crate) fn read_files(config: &Config) -> Result<migrate_core::Listing, CliError> {
     if !config.migrations_dir.is_dir() {
         return Err(CliError::MissingDirectory { path: config.migrations_display.clone() });
     }
-    migrate_core::read_dir(&config.migrations_dir, &config.migrations_display).map_err(|p| match p.kind {
+    migrate_core::read_listing(&config.migrations_dir, &config.migrations_display).map_err(|p| match p.kind {
         ProblemKind::MissingDirectory { .. } => CliError::MissingDirectory { path: config.migrations_display.clone() },
         _ => broken_chain(&config.migrations_display, p.into(), &[]),
     })

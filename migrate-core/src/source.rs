@@ -22,15 +22,81 @@ pub struct SourceFile {
 /// Hidden files and other extensions are skipped. `display_dir` is how `dir` is shown in messages
 /// (for example `migrations`, relative to the package).
 pub fn read_dir(dir: &Path, display_dir: &str) -> Result<Vec<SourceFile>, Problem> {
+    read_listing(dir, display_dir).map(|listing| listing.files)
+}
+
+/// A fingerprint of everything in `dir` that reading it depends on: each entry's name, size,
+/// modification and change times and inode (the change time moves with any write, and cannot
+/// be set back). Equal fingerprints mean the same files with the same contents, so what was
+/// computed from them can be reused; `None` where the system does not give these.
+pub fn fingerprint(dir: &Path) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let mut entries: Vec<(std::ffi::OsString, std::fs::Metadata)> = std::fs::read_dir(dir)
+            .ok()?
+            .map(|e| e.and_then(|e| Ok((e.file_name(), e.metadata()?))))
+            .collect::<Result<_, _>>()
+            .ok()?;
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut hash = Sha256::new();
+        let own = std::fs::metadata(dir).ok()?;
+        for (name, m) in std::iter::once((std::ffi::OsString::new(), own)).chain(entries) {
+            hash.update(name.as_encoded_bytes());
+            for n in [
+                m.len(),
+                m.mtime() as u64,
+                m.mtime_nsec() as u64,
+                m.ctime() as u64,
+                m.ctime_nsec() as u64,
+                m.ino(),
+                m.dev(),
+            ] {
+                hash.update(n.to_le_bytes());
+            }
+            hash.update([0xff]);
+        }
+        Some(crate::sql::hex(&hash.finalize()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
+/// What one reading of a migrations directory found.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    /// The `*.sql` files, read, sorted by file name.
+    pub files: Vec<SourceFile>,
+    /// Other files that are not hidden (a `.SQL`, `.sql.bak` or `.txt` there is usually a
+    /// mistake worth a warning), as shown to people, sorted.
+    pub skipped: Vec<String>,
+}
+
+/// [`read_dir`], also naming the files it skipped, from the same one listing of `dir`.
+pub fn read_listing(dir: &Path, display_dir: &str) -> Result<Listing, Problem> {
     let dir_problem =
         |reason: String| Problem::new(ProblemKind::MissingDirectory { reason }, Location::new(display_dir, 1, 1));
     let entries = std::fs::read_dir(dir).map_err(|e| dir_problem(format!("{}: {e}", dir.display())))?;
     let mut found = Vec::new();
+    let mut skipped = Vec::new();
+    let shown = |name: &str| {
+        if display_dir.is_empty() { name.to_owned() } else { format!("{}/{name}", display_dir.trim_end_matches('/')) }
+    };
     for entry in entries {
         let entry = entry.map_err(|e| dir_problem(e.to_string()))?;
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if name.starts_with('.') || !name.ends_with(".sql") {
+        if name.starts_with('.') {
+            continue;
+        }
+        if !name.ends_with(".sql") {
+            if entry.file_type().is_ok_and(|t| t.is_file()) {
+                skipped.push(shown(name));
+            }
             continue;
         }
         let path = entry.path();
@@ -43,31 +109,76 @@ pub fn read_dir(dir: &Path, display_dir: &str) -> Result<Vec<SourceFile>, Proble
         if !is_file {
             continue;
         }
-        let display = if display_dir.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{}/{name}", display_dir.trim_end_matches('/'))
-        };
-        found.push((path, display));
+        found.push((path, shown(name)));
     }
     found.sort_by(|a, b| a.1.cmp(&b.1));
+    skipped.sort();
+    let opener = Opener::new(dir);
     let read = |(path, display): (PathBuf, String)| {
-        let bytes = read_small(&path).map_err(|e| {
+        let bytes = opener.read(&path).map_err(|e| {
             Problem::new(ProblemKind::Unreadable { reason: e.to_string() }, Location::new(&display, 1, 1))
         })?;
         Ok(SourceFile { path, display, bytes })
     };
-    in_parallel(found, read).into_iter().collect()
+    let files = in_parallel(found, read).into_iter().collect::<Result<_, _>>()?;
+    Ok(Listing { files, skipped })
 }
 
 /// A file's bytes without asking its size first (`std::fs::read` does, one system call more per
 /// file): migration files are small, and a thousand of them are read on every command.
-fn read_small(path: &Path) -> std::io::Result<Vec<u8>> {
+/// Opens the files of one directory: relative to the directory's descriptor where the system
+/// has `openat` (the kernel then walks one path component instead of the whole path), else by
+/// path.
+struct Opener {
+    #[cfg(unix)]
+    dir: Option<rustix::fd::OwnedFd>,
+}
+
+impl Opener {
+    fn new(dir: &Path) -> Self {
+        #[cfg(unix)]
+        {
+            use rustix::fs::{Mode, OFlags};
+            let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+            Self { dir: rustix::fs::open(dir, flags, Mode::empty()).ok() }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = dir;
+            Self {}
+        }
+    }
+
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        #[cfg(unix)]
+        if let (Some(dir), Some(name)) = (&self.dir, path.file_name()) {
+            use rustix::fs::{Mode, OFlags};
+            let fd = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+            return read_file(std::fs::File::from(fd));
+        }
+        read_file(std::fs::File::open(path)?)
+    }
+}
+
+/// Reads `file` to its end through a stack buffer: no size query (`read_to_end` asks for the
+/// size and the position first, two system calls more per file), and a result allocated at the
+/// size it turned out to have.
+fn read_file(mut file: std::fs::File) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let mut bytes = Vec::with_capacity(1024);
-    file.read_to_end(&mut bytes)?;
-    Ok(bytes)
+    let mut buf = [0u8; 16 * 1024];
+    let mut bytes = Vec::new();
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => return Ok(bytes),
+            Ok(n) if bytes.is_empty() && n < buf.len() => {
+                // The usual case: the whole file in one read, then the end.
+                bytes = buf[..n].to_vec();
+            }
+            Ok(n) => bytes.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// `f` over `items` on the machine's cores (in order), when there are enough items for threads

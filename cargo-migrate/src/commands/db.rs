@@ -79,8 +79,13 @@ pub(crate) enum Start {
 /// upgrade, reads the log's last state) while the files are read and parsed.
 pub(crate) struct Early {
     runtime: tokio::runtime::Runtime,
-    task: tokio::task::JoinHandle<Result<(Db, Option<LastState>), Error>>,
+    task: tokio::task::JoinHandle<Connected>,
+    /// What the task gave, once it was awaited by [`Early::last`].
+    done: Option<Result<Connected, tokio::task::JoinError>>,
 }
+
+/// The connection and, for an upgrade, the log's last state.
+type Connected = Result<(Db, Option<LastState>), Error>;
 
 /// Starts connecting to the configured database in the background, for `purpose`.
 pub(crate) fn start(ctx: &mut Ctx<'_>, config: &Config, options: &Options, purpose: Start) -> Result<Early, CliError> {
@@ -100,20 +105,40 @@ pub(crate) fn start(ctx: &mut Ctx<'_>, config: &Config, options: &Options, purpo
         let last = if purpose == Start::Upgrade { Some(db.last_state(&options).await?) } else { None };
         Ok((db, last))
     });
-    Ok(Early { runtime, task })
+    Ok(Early { runtime, task, done: None })
 }
 
 impl Early {
     /// Waits for the connection and pairs it with a migrator for `project`.
     pub(crate) fn session(self, project: &Project, options: Options) -> Result<(Session, Option<LastState>), CliError> {
-        let Early { runtime, task } = self;
-        let joined = runtime
-            .block_on(task)
-            .map_err(|e| CliError::Io { path: "connection task".to_owned(), message: e.to_string() })?;
+        let Early { runtime, task, done } = self;
+        let joined = match done {
+            Some(done) => done,
+            None => runtime.block_on(task),
+        }
+        .map_err(|e| CliError::Io { path: "connection task".to_owned(), message: e.to_string() })?;
         let (db, last) = joined.map_err(|e| error(e, &project.config))?;
         let migrator =
             Migrator::new(project.graph.clone()).with_options(options).with_head_policy(project.config.head_policy());
         Ok((Session { runtime, db, migrator }, last))
+    }
+}
+
+impl Early {
+    /// Waits for the connection and the log's last state (an upgrade's), keeping both for
+    /// [`session`](Self::session); `None` when either failed (the session reports it).
+    pub(crate) fn last(&mut self) -> Option<&LastState> {
+        if self.done.is_none() {
+            self.done = Some(self.runtime.block_on(&mut self.task));
+        }
+        self.done.as_ref()?.as_ref().ok()?.as_ref().ok()?.1.as_ref()
+    }
+
+    /// Closes the connection, when it was made.
+    pub(crate) fn close(mut self) {
+        if let Some(Ok(Ok((db, _)))) = self.done.take() {
+            self.runtime.block_on(db.close());
+        }
     }
 }
 

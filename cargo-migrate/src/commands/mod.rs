@@ -99,17 +99,24 @@ impl<'o> Ctx<'o> {
     /// The validated migrations of `config`, with a warning for each file in the directory that
     /// is skipped because it is not a `.sql` file.
     pub(crate) fn load(&mut self, config: Config) -> Result<Project, CliError> {
+        Ok(self.load_warning(config)?.0)
+    }
+
+    /// [`load`](Self::load), also returning the warnings it printed.
+    pub(crate) fn load_warning(&mut self, config: Config) -> Result<(Project, Vec<String>), CliError> {
         if let Some(e) = &self.embedded {
-            return Ok(Project { config, graph: e.graph.clone(), files: Vec::new() });
+            return Ok((Project { config, graph: e.graph.clone(), files: Vec::new() }, Vec::new()));
         }
-        for stray in crate::project::stray_files(&config) {
-            self.out.warn(format!("{stray} is not a migration (only `.sql` files are read) and is skipped"));
+        let (project, skipped) = Project::load(config)?;
+        let warnings: Vec<String> = skipped
+            .into_iter()
+            .map(|stray| format!("{stray} is not a migration (only `.sql` files are read) and is skipped"))
+            .chain(project.graph.warnings().iter().map(ToString::to_string))
+            .collect();
+        for w in &warnings {
+            self.out.warn(w.clone());
         }
-        let project = Project::load(config)?;
-        for w in project.graph.warnings() {
-            self.out.warn(w.to_string());
-        }
-        Ok(project)
+        Ok((project, warnings))
     }
 }
 

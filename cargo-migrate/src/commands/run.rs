@@ -14,6 +14,7 @@ use crate::commands::db::{self, Progress, human};
 use crate::commands::fleet;
 use crate::commands::{Ctx, text};
 use crate::error::CliError;
+use crate::memo;
 use crate::output::Paint;
 use crate::project::{Project, parse_target, plan_error, resolve_revision};
 
@@ -39,17 +40,64 @@ pub(crate) fn upgrade(args: UpgradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, 
         refuse_sql_for_fleet(args.run.sql)?;
         return fleet::exec(ctx, urls, fleet::Kind::Upgrade(args.target.clone()), args.run.json.json);
     }
-    let (project, early) = load(ctx, args.run.sql, db::Start::Upgrade)?;
-    let target = args.target.clone().unwrap_or_else(|| match project.config.head_policy() {
-        // With no revision yet there is no single head, and nothing to do.
+    let config = ctx.config()?;
+    let Some(mut early) =
+        (!args.run.sql).then(|| db::start(ctx, &config, &db::options(&config), db::Start::Upgrade)).transpose()?
+    else {
+        let project = ctx.load(config)?;
+        let target = default_target(&project, &args.target);
+        let apply = Apply::new(&project, &args.apply)?;
+        return offline(ctx, &project, Kind::Upgrade, &target, apply);
+    };
+    // The remembered no-op: with the directory as it was, a database whose log vouches for the
+    // state the target expects has nothing to do, and no file needs reading.
+    let typed = args.target.clone().unwrap_or_default();
+    let fingerprint = remembers(&args, &config).then(|| migrate_core::fingerprint(&config.migrations_dir)).flatten();
+    if let Some(fingerprint) = &fingerprint
+        && let Some(memo) = memo::recall(&config.migrations_dir, &typed, fingerprint)
+        && early.last().is_some_and(|last| last.vouches_for(&memo.digest))
+    {
+        early.close();
+        ctx.out.verbose(
+            "the migrations are as they were when last read, and the database is at their target: no file read",
+        );
+        for w in &memo.warnings {
+            ctx.out.warn(w.clone());
+        }
+        let report = Report { current: memo.current.iter().map(|(id, _)| id.clone()).collect(), ..Report::default() };
+        return Ok(nothing_to_do(ctx, &report, &memo.current, &[]));
+    }
+    let (project, warnings) = ctx.load_warning(config)?;
+    let target = default_target(&project, &args.target);
+    let apply = Apply::new(&project, &args.apply)?;
+    let seed = fingerprint.map(|fingerprint| memo::Memo {
+        fingerprint,
+        target: typed,
+        digest: String::new(),
+        current: Vec::new(),
+        warnings,
+    });
+    online_remembering(ctx, &project, early, Kind::Upgrade, &target, apply, seed)
+}
+
+/// `upgrade`'s target when none is given: `head`, or `heads` with declared branches (or no
+/// revision yet, when there is nothing to do).
+fn default_target(project: &Project, given: &Option<String>) -> String {
+    given.clone().unwrap_or_else(|| match project.config.head_policy() {
         migrate_core::HeadPolicy::Single if !project.graph.is_empty() => "head".to_owned(),
         _ => "heads".to_owned(),
-    });
-    let apply = Apply::new(&project, &args.apply)?;
-    match early {
-        None => offline(ctx, &project, Kind::Upgrade, &target, apply),
-        Some(early) => online(ctx, &project, early, Kind::Upgrade, &target, apply),
-    }
+    })
+}
+
+/// Whether this upgrade may use, and keeps, the remembered no-op: files on disk (not an app's
+/// embedded migrations), a target that names a state (not `+N`), and nothing asked that reads
+/// the migrations for another reason.
+fn remembers(args: &UpgradeArgs, config: &crate::config::Config) -> bool {
+    let relative = args
+        .target
+        .as_deref()
+        .is_some_and(|t| matches!(t.parse::<Target>(), Ok(Target::Relative(_) | Target::LabelRelative(..)) | Err(_)));
+    !config.embedded && !relative && args.apply.accept_changed.is_empty() && !args.apply.all_or_nothing
 }
 
 /// Runs `downgrade`.
@@ -123,6 +171,20 @@ fn online(
     target_text: &str,
     apply: Apply,
 ) -> Result<ExitCode, CliError> {
+    online_remembering(ctx, project, early, kind, target_text, apply, None)
+}
+
+/// [`online`], keeping what the target expects in `memo` (with its fingerprint, target and
+/// warnings filled in) once the run has succeeded.
+fn online_remembering(
+    ctx: &mut Ctx<'_>,
+    project: &Project,
+    early: db::Early,
+    kind: Kind,
+    target_text: &str,
+    apply: Apply,
+    memo: Option<memo::Memo>,
+) -> Result<ExitCode, CliError> {
     let Apply { all_or_nothing, accept, backup } = apply;
     if target_text.contains(':') {
         return Err(CliError::Usage {
@@ -151,6 +213,15 @@ fn online(
     });
     progress.finish();
     session.close();
+    if let (Ok(_), Some(mut memo)) = (&result, memo)
+        && let Ok((digest, current)) = migrator.expected_state(&target)
+    {
+        let graph = &project.graph;
+        let head = |id: &String| graph.index_of(id).is_some_and(|i| graph.children(i).is_empty());
+        memo.digest = digest;
+        memo.current = current.into_iter().map(|id| (head(&id), id)).map(|(h, id)| (id, h)).collect();
+        memo::remember(&project.config.migrations_dir, &memo);
+    }
     let json = ctx.json;
     let report = match result {
         Ok(r) => r,
@@ -170,6 +241,20 @@ fn online(
             });
         }
     };
+    if report.steps.is_empty() {
+        let graph = &project.graph;
+        let tagged: Vec<(String, bool)> = report
+            .current
+            .iter()
+            .map(|c| {
+                (c.clone(), graph.index_of(c).is_some_and(|i| text::tags(graph, i, None).iter().any(|t| t == "head")))
+            })
+            .collect();
+        for a in accept.iter().filter(|_| !json) {
+            ctx.out.status(format!("accepted the edited file of {a} (its new checksum is recorded)"));
+        }
+        return Ok(nothing_to_do(ctx, &report, &tagged, &accept));
+    }
     if json {
         let mut v = report_json(&report);
         if let Some(obj) = v.as_object_mut() {
@@ -184,6 +269,22 @@ fn online(
     }
     summary(ctx, project, kind, &report, false);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says a run had nothing to do (`current` tagged with whether each is a head), as text or JSON.
+fn nothing_to_do(ctx: &mut Ctx<'_>, report: &Report, current: &[(String, bool)], accept: &[String]) -> ExitCode {
+    if ctx.json {
+        let mut v = report_json(report);
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("ok".to_owned(), serde_json::json!(true));
+            obj.insert("accepted_changed".to_owned(), serde_json::json!(accept));
+        }
+        ctx.out.json(&v);
+    } else {
+        let at = at_tagged(ctx, current);
+        ctx.out.info(format!("Nothing to do: the database is at {at}."));
+    }
+    ExitCode::SUCCESS
 }
 
 /// A run's report as JSON: each step (revision, direction, milliseconds) and the current revisions.
@@ -241,19 +342,21 @@ fn summary(ctx: &mut Ctx<'_>, project: &Project, kind: Kind, report: &Report, st
 
 /// Where the database is, as the summary says it: its current revisions, tagged `(head)`.
 fn at(ctx: &Ctx<'_>, graph: &migrate_core::RevisionGraph, current: &[String]) -> String {
+    let tagged: Vec<(String, bool)> = current
+        .iter()
+        .map(|c| (c.clone(), graph.index_of(c).is_some_and(|i| text::tags(graph, i, None).iter().any(|t| t == "head"))))
+        .collect();
+    at_tagged(ctx, &tagged)
+}
+
+/// [`at`] for revisions already tagged with whether each is a head.
+fn at_tagged(ctx: &Ctx<'_>, current: &[(String, bool)]) -> String {
     if current.is_empty() {
         return "base (nothing applied)".to_owned();
     }
     current
         .iter()
-        .map(|c| match graph.index_of(c) {
-            Some(i) => {
-                let tags = text::tags(graph, i, None);
-                let tags: String = tags.iter().filter(|t| *t == "head").map(|t| format!(" ({t})")).collect();
-                format!("{}{tags}", ctx.out.paint(Paint::Rev, c))
-            }
-            None => ctx.out.paint(Paint::Rev, c),
-        })
+        .map(|(c, head)| format!("{}{}", ctx.out.paint(Paint::Rev, c), if *head { " (head)" } else { "" }))
         .collect::<Vec<_>>()
         .join(", ")
 }

@@ -66,6 +66,13 @@ impl Migrator {
         }))
     }
 
+    /// The digest (as text) and the current revisions of a database exactly at `target`: what
+    /// [`LastState::vouches_for`] takes, for a caller that remembers it between processes.
+    pub fn expected_state(&self, target: &Target) -> Result<(String, Vec<String>), Error> {
+        let (digest, current) = self.expected(target)?;
+        Ok((digest.to_string(), current))
+    }
+
     /// The digest and the current revisions of a database exactly at `target` (the state an
     /// upgrade to `target` leaves when it starts from nothing), computed once per target.
     pub(super) fn expected(&self, target: &Target) -> Result<(StateDigest, Vec<String>), Error> {
@@ -98,6 +105,15 @@ pub struct LastState {
     clean: bool,
     /// Whether the tables could be read at all (missing tables: a first run).
     readable: bool,
+}
+
+impl LastState {
+    /// Whether the newest log row vouches for exactly the applied state whose digest is `digest`
+    /// (as [`Migrator::expected_state`] gives it), with nothing dirty: an upgrade to that state
+    /// has nothing to do.
+    pub fn vouches_for(&self, digest: &str) -> bool {
+        self.clean && self.digest.as_deref() == Some(digest)
+    }
 }
 
 impl Db {
