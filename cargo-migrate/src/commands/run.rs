@@ -10,9 +10,9 @@ use migrate_core::sql::{Dialect, all_or_nothing_refusal, script, stamp_script};
 use migrate_core::{Applied, Backup, Direction, Plan, Range, Report, Target};
 
 use crate::cli::{ApplyOpts, DowngradeArgs, StampArgs, UpgradeArgs};
+use crate::commands::Ctx;
 use crate::commands::db::{self, Progress, human};
 use crate::commands::fleet;
-use crate::commands::{Ctx, text};
 use crate::error::CliError;
 use crate::memo;
 use crate::output::Paint;
@@ -77,7 +77,7 @@ pub(crate) fn upgrade(args: UpgradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, 
         current: Vec::new(),
         warnings,
     });
-    online_remembering(ctx, &project, early, Kind::Upgrade, &target, apply, seed)
+    online(ctx, &project, early, Kind::Upgrade, &target, apply, seed)
 }
 
 /// `upgrade`'s target when none is given: `head`, or `heads` with declared branches (or no
@@ -110,7 +110,7 @@ pub(crate) fn downgrade(args: DowngradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCo
     let apply = Apply::new(&project, &args.apply)?;
     match early {
         None => offline(ctx, &project, Kind::Downgrade, &args.target, apply),
-        Some(early) => online(ctx, &project, early, Kind::Downgrade, &args.target, apply),
+        Some(early) => online(ctx, &project, early, Kind::Downgrade, &args.target, apply, None),
     }
 }
 
@@ -120,7 +120,7 @@ pub(crate) fn stamp(args: StampArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliE
     let kind = Kind::Stamp { purge: args.purge };
     match early {
         None => offline(ctx, &project, kind, &args.target, Apply::default()),
-        Some(early) => online(ctx, &project, early, kind, &args.target, Apply::default()),
+        Some(early) => online(ctx, &project, early, kind, &args.target, Apply::default(), None),
     }
 }
 
@@ -163,20 +163,9 @@ fn accepted(project: &Project, given: &[String]) -> Result<Vec<String>, CliError
     Ok(out)
 }
 
+/// Runs against the database; with `memo` (its fingerprint, target and warnings filled in),
+/// keeps what the target expects once the run has succeeded.
 fn online(
-    ctx: &mut Ctx<'_>,
-    project: &Project,
-    early: db::Early,
-    kind: Kind,
-    target_text: &str,
-    apply: Apply,
-) -> Result<ExitCode, CliError> {
-    online_remembering(ctx, project, early, kind, target_text, apply, None)
-}
-
-/// [`online`], keeping what the target expects in `memo` (with its fingerprint, target and
-/// warnings filled in) once the run has succeeded.
-fn online_remembering(
     ctx: &mut Ctx<'_>,
     project: &Project,
     early: db::Early,
@@ -216,10 +205,8 @@ fn online_remembering(
     if let (Ok(_), Some(mut memo)) = (&result, memo)
         && let Ok((digest, current)) = migrator.expected_state(&target)
     {
-        let graph = &project.graph;
-        let head = |id: &String| graph.index_of(id).is_some_and(|i| graph.children(i).is_empty());
         memo.digest = digest;
-        memo.current = current.into_iter().map(|id| (head(&id), id)).map(|(h, id)| (id, h)).collect();
+        memo.current = heads_tagged(&project.graph, &current);
         memo::remember(&project.config.migrations_dir, &memo);
     }
     let json = ctx.json;
@@ -242,18 +229,10 @@ fn online_remembering(
         }
     };
     if report.steps.is_empty() {
-        let graph = &project.graph;
-        let tagged: Vec<(String, bool)> = report
-            .current
-            .iter()
-            .map(|c| {
-                (c.clone(), graph.index_of(c).is_some_and(|i| text::tags(graph, i, None).iter().any(|t| t == "head")))
-            })
-            .collect();
         for a in accept.iter().filter(|_| !json) {
             ctx.out.status(format!("accepted the edited file of {a} (its new checksum is recorded)"));
         }
-        return Ok(nothing_to_do(ctx, &report, &tagged, &accept));
+        return Ok(nothing_to_do(ctx, &report, &heads_tagged(&project.graph, &report.current), &accept));
     }
     if json {
         let mut v = report_json(&report);
@@ -342,11 +321,12 @@ fn summary(ctx: &mut Ctx<'_>, project: &Project, kind: Kind, report: &Report, st
 
 /// Where the database is, as the summary says it: its current revisions, tagged `(head)`.
 fn at(ctx: &Ctx<'_>, graph: &migrate_core::RevisionGraph, current: &[String]) -> String {
-    let tagged: Vec<(String, bool)> = current
-        .iter()
-        .map(|c| (c.clone(), graph.index_of(c).is_some_and(|i| text::tags(graph, i, None).iter().any(|t| t == "head"))))
-        .collect();
-    at_tagged(ctx, &tagged)
+    at_tagged(ctx, &heads_tagged(graph, current))
+}
+
+/// Each of `current` with whether it is a head of `graph`.
+fn heads_tagged(graph: &migrate_core::RevisionGraph, current: &[String]) -> Vec<(String, bool)> {
+    current.iter().map(|c| (c.clone(), graph.index_of(c).is_some_and(|i| graph.children(i).is_empty()))).collect()
 }
 
 /// [`at`] for revisions already tagged with whether each is a head.
