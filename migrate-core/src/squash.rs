@@ -105,7 +105,7 @@ impl Squashes {
                 }
             }
         }
-        for (_, m) in files.iter().enumerate().filter(|(i, m)| m.is_squash() && !set_aside[*i]) {
+        for m in files.iter().zip(&set_aside).filter(|(m, aside)| m.is_squash() && !**aside).map(|(m, _)| m) {
             let present = m.replaces.iter().all(|r| position.contains_key(r.as_str()));
             out.active.push(Squash {
                 revision: m.revision.clone(),
@@ -135,10 +135,12 @@ impl Squashes {
         let canonical_set =
             |ids: &[String]| -> HashSet<String> { ids.iter().map(|id| self.canonical(id).to_owned()).collect() };
         let mut expected: Vec<String> = squash.down_revisions.clone();
-        for r in &squash.replaces {
+        for (k, r) in squash.replaces.iter().enumerate() {
             let Some(&j) = position.get(r.as_str()) else { return };
             let m = &files[j];
-            let fits = if expected == squash.down_revisions {
+            // The first has the squash's parents (read through other squashes), each next one
+            // exactly the one before it.
+            let fits = if k == 0 {
                 canonical_set(&m.down_revisions) == canonical_set(&expected)
             } else {
                 m.down_revisions == expected
