@@ -234,3 +234,32 @@ async fn embedded_migrations_prove_their_downgrades() {
     assert!(report.passed(), "{:#?}", report.failures().collect::<Vec<_>>());
     assert!(t.tables().await.is_empty(), "the stairway ran in the database itself");
 }
+
+/// A service whose database stopped partway through a squashed range (`b2` of `b2, c3`, squashed
+/// into `s9`): `migrate!()` embedded the replaced files, so one `upgrade` call finishes the range
+/// with them, records the squash in its place, and goes on to the head.
+#[tokio::test]
+async fn embedded_migrations_finish_a_squashed_range() {
+    static MIGRATIONS: migrate_core::Migrations = migrate_macros::migrate!("../fixtures/squashed");
+    let t = TestDb::new(Dialect::Sqlite);
+    let db = t.db().await;
+    let graph = MIGRATIONS.graph().unwrap();
+    let before = Migrator::new(graph.expand(&["s9".to_owned()]).unwrap());
+    before.upgrade(&db, &target("b2")).await.unwrap();
+
+    let status = MIGRATIONS.status(&db).await.unwrap();
+    assert_eq!(status.partway, ["s9"]);
+    assert_eq!(status.current, ["b2"]);
+    assert_eq!(status.pending, ["c3", "d4"]);
+
+    let report = MIGRATIONS.upgrade(&db).await.unwrap();
+    let applied: Vec<&str> = report.steps.iter().map(|s| s.revision.as_str()).collect();
+    assert_eq!(applied, ["c3", "d4"]);
+    assert_eq!(report.current, ["d4"]);
+    MIGRATIONS.check(&db).await.unwrap();
+    let status = MIGRATIONS.status(&db).await.unwrap();
+    assert_eq!(status.applied, ["a1", "s9", "d4"]);
+    assert!(status.partway.is_empty());
+    assert_eq!(t.columns("t").await, ["x", "y", "z"]);
+    assert!(MIGRATIONS.upgrade(&db).await.unwrap().steps.is_empty());
+}
