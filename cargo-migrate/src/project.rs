@@ -54,10 +54,14 @@ impl Project {
 
     /// The file of revision `i` on disk.
     pub(crate) fn file_of(&self, i: usize) -> std::path::PathBuf {
-        let shown = &self.graph.migration(i).path;
+        self.path_of(&self.graph.migration(i).path)
+    }
+
+    /// The file on disk shown to people as `shown` (a revision's `path`, also a replaced one's).
+    pub(crate) fn path_of(&self, shown: &str) -> std::path::PathBuf {
         self.files
             .iter()
-            .find(|f| &f.display == shown)
+            .find(|f| f.display == shown)
             .map(|f| f.path.clone())
             .unwrap_or_else(|| std::path::PathBuf::from(shown))
     }

@@ -177,6 +177,9 @@ fn ranges_that_cannot_be_squashed_say_why() {
     backwards.code(8);
     assert!(backwards.stderr.contains("does not descend from"), "{}", backwards.stderr);
     pkg.run(&["squash", "b1b1", "-m", "x"]).code(2);
+    let not_a_squash = pkg.run(&["squash", "--prune", A]);
+    not_a_squash.code(8);
+    assert!(not_a_squash.stderr.contains("is not a squash revision"), "{}", not_a_squash.stderr);
     pkg.run(&["squash", &format!("{C}:{D}")]).code(2);
     let files = std::fs::read_dir(pkg.migrations()).unwrap().count();
     pkg.run(&["squash", &format!("{C}:{D}"), "-m", "tail", "--rev-id", S]).ok();

@@ -161,7 +161,8 @@ pub fn expand(dir: &MigrationsDir, branches: &[String], spans: &Spans) -> TokenS
 }
 
 /// The tokens of a `::migrate_core::Migrations` value holding every file of `graph` (with the
-/// files squashes replace), in file order, with `include_str!` of each file so that editing one rebuilds the caller.
+/// files squashes replace), in file order, with `include_str!` of each file so that editing one
+/// rebuilds the caller.
 ///
 /// The value is built in a `const` item so the expression is `'static` wherever it is used.
 pub fn embed(files: &[SourceFile], graph: &RevisionGraph, branches: &[String]) -> TokenStream {

@@ -230,11 +230,10 @@ impl RevisionGraph {
             return Ok(i);
         }
         if let Some(s) = self.replaced_by(id) {
-            let squash = &self.migration(s).revision;
-            let last = self.squashes().iter().find(|q| q.revision == *squash).and_then(|q| q.replaces.last());
-            return match last {
+            let squash = self.migration(s);
+            return match squash.replaces.last() {
                 Some(last) if last == id => Ok(s),
-                _ => Err(PlanError::InsideSquash { id: id.to_owned(), squash: squash.clone() }),
+                _ => Err(PlanError::InsideSquash { id: id.to_owned(), squash: squash.revision.clone() }),
             };
         }
         let candidates: Vec<usize> = (0..self.len()).filter(|&i| self.migration(i).revision.starts_with(id)).collect();

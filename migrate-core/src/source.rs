@@ -30,9 +30,9 @@ pub fn read_dir(dir: &Path, display_dir: &str) -> Result<Vec<SourceFile>, Proble
 /// be set back). Equal fingerprints mean the same files with the same contents, so what was
 /// computed from them can be reused; `None` where the system does not give these.
 pub fn fingerprint(dir: &Path) -> Option<String> {
-    use sha2::{Digest, Sha256};
     #[cfg(unix)]
     {
+        use sha2::{Digest, Sha256};
         use std::os::unix::fs::MetadataExt;
         let mut entries: Vec<(std::ffi::OsString, std::fs::Metadata)> = std::fs::read_dir(dir)
             .ok()?
@@ -124,8 +124,6 @@ pub fn read_listing(dir: &Path, display_dir: &str) -> Result<Listing, Problem> {
     Ok(Listing { files, skipped })
 }
 
-/// A file's bytes without asking its size first (`std::fs::read` does, one system call more per
-/// file): migration files are small, and a thousand of them are read on every command.
 /// Opens the files of one directory: relative to the directory's descriptor where the system
 /// has `openat` (the kernel then walks one path component instead of the whole path), else by
 /// path.

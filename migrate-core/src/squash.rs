@@ -494,6 +494,28 @@ mod tests {
     }
 
     #[test]
+    fn squash_refuses_mixed_transactions_and_squashes_of_present_squashes() {
+        let mut files = chain();
+        files[2] = rev("c3", "b2", "-- transaction: false\n");
+        let g = RevisionGraph::new(files).unwrap();
+        let (a, d) = (g.index_of("a1").unwrap(), g.index_of("d4").unwrap());
+        assert!(
+            matches!(g.squash(a, d, "s9", "x"), Err(SquashError::MixedTransaction { revision }) if revision == "c3")
+        );
+
+        let mut files = chain();
+        files.push(squash_of("s8", "a1", "b2, c3"));
+        let g = RevisionGraph::new(files).unwrap();
+        let (s8, d) = (g.index_of("s8").unwrap(), g.index_of("d4").unwrap());
+        assert!(matches!(g.squash(s8, d, "s9", "x"), Err(SquashError::Nested { revision }) if revision == "s8"));
+        // In the files themselves, the same nesting is a problem of the graph.
+        let mut files = chain();
+        files.push(squash_of("s8", "a1", "b2, c3"));
+        files.push(squash_of("s9", "a1", "s8, d4"));
+        assert!(kinds(files).iter().any(|k| matches!(k, ProblemKind::NestedSquash { .. })));
+    }
+
+    #[test]
     fn squash_refuses_branches_inside_the_range() {
         let mut files = chain();
         files.push(rev("x7", "b2", ""));

@@ -235,12 +235,7 @@ fn online(
         return Ok(nothing_to_do(ctx, &report, &heads_tagged(&project.graph, &report.current), &accept));
     }
     if json {
-        let mut v = report_json(&report);
-        if let Some(obj) = v.as_object_mut() {
-            obj.insert("ok".to_owned(), serde_json::json!(true));
-            obj.insert("accepted_changed".to_owned(), serde_json::json!(accept));
-        }
-        ctx.out.json(&v);
+        ctx.out.json(&success_json(&report, &accept));
         return Ok(ExitCode::SUCCESS);
     }
     for a in &accept {
@@ -253,17 +248,22 @@ fn online(
 /// Says a run had nothing to do (`current` tagged with whether each is a head), as text or JSON.
 fn nothing_to_do(ctx: &mut Ctx<'_>, report: &Report, current: &[(String, bool)], accept: &[String]) -> ExitCode {
     if ctx.json {
-        let mut v = report_json(report);
-        if let Some(obj) = v.as_object_mut() {
-            obj.insert("ok".to_owned(), serde_json::json!(true));
-            obj.insert("accepted_changed".to_owned(), serde_json::json!(accept));
-        }
-        ctx.out.json(&v);
+        ctx.out.json(&success_json(report, accept));
     } else {
         let at = at_tagged(ctx, current);
         ctx.out.info(format!("Nothing to do: the database is at {at}."));
     }
     ExitCode::SUCCESS
+}
+
+/// A finished run's JSON answer: its report, `ok`, and the edited files it accepted.
+fn success_json(report: &Report, accept: &[String]) -> serde_json::Value {
+    let mut v = report_json(report);
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("ok".to_owned(), serde_json::json!(true));
+        obj.insert("accepted_changed".to_owned(), serde_json::json!(accept));
+    }
+    v
 }
 
 /// A run's report as JSON: each step (revision, direction, milliseconds) and the current revisions.

@@ -107,12 +107,7 @@ fn prune(ctx: &mut Ctx<'_>, which: Option<&str>) -> Result<ExitCode, CliError> {
     refuse_if_partway(ctx, &project, squash)?;
     let mut removed = Vec::new();
     for m in &files {
-        let path = project
-            .files
-            .iter()
-            .find(|f| f.display == m.path)
-            .map(|f| f.path.clone())
-            .unwrap_or_else(|| std::path::PathBuf::from(&m.path));
+        let path = project.path_of(&m.path);
         let shown = project.config.show(&path);
         std::fs::remove_file(&path).map_err(|e| CliError::Io { path: shown.clone(), message: e.to_string() })?;
         removed.push(shown);
@@ -130,10 +125,11 @@ fn refuse_if_partway(ctx: &mut Ctx<'_>, project: &Project, squash: Option<&str>)
         return Ok(());
     }
     let session = db::connect(ctx, project, db::options(&project.config))?;
-    let partway = session.block_on(session.migrator.partway(&session.db));
+    let status = session.block_on(session.migrator.status(&session.db));
     session.close();
-    let partway: Vec<String> = partway
+    let partway: Vec<String> = status
         .map_err(|e| db::error(e, &project.config))?
+        .partway
         .into_iter()
         .filter(|s| squash.is_none_or(|q| q == s))
         .collect();

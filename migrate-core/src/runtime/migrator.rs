@@ -241,15 +241,6 @@ impl Migrator {
         Ok(state::judge(graph, &view.rows).status(graph))
     }
 
-    /// The squash revisions whose replaced ranges the database has applied in part, so that it
-    /// still needs their files (see [`RevisionGraph::squash`]).
-    pub async fn partway(&self, db: impl Into<Db>) -> Result<Vec<String>, Error> {
-        let db = db.into();
-        let sql = self.tables(db.dialect()).select_state();
-        let rows = state::recorded(self.read(&db, &sql, "read the history table").await?);
-        Ok(state::squashed(&self.graph, rows)?.expanded.map(|g| g.expanded().to_vec()).unwrap_or_default())
-    }
-
     /// Succeeds when the database is exactly at the head(s) of this build (per the head
     /// policy), nothing applied was edited, nothing is dirty and nothing unknown is recorded.
     /// Read-only and lock-free, for health probes and CI gates.

@@ -136,8 +136,9 @@ pub(crate) fn squashed(graph: &RevisionGraph, mut rows: Vec<Recorded>) -> Result
     }
     let mut complete = Vec::new();
     let mut expand = Vec::new();
+    let by_id: std::collections::HashMap<&str, &Recorded> = rows.iter().map(|r| (r.revision.as_str(), r)).collect();
+    let row = |id: &str| by_id.get(id).copied();
     for squash in graph.squashes() {
-        let row = |id: &str| rows.iter().find(|r| r.revision == id);
         let recorded: Vec<&String> = squash.replaces.iter().filter(|r| row(r).is_some()).collect();
         if recorded.is_empty() || row(&squash.revision).is_some() {
             // Nothing of the range, or stale records beside the squash's own (shown as unknown).
