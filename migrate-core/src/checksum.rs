@@ -21,16 +21,13 @@ impl Checksum {
 
     /// The lowercase hexadecimal form (64 characters), as stored in the history table.
     pub fn to_hex(&self) -> String {
-        self.to_string()
+        crate::sql::hex(&self.0)
     }
 }
 
 impl fmt::Display for Checksum {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for byte in self.0 {
-            write!(f, "{byte:02x}")?;
-        }
-        Ok(())
+        f.write_str(&self.to_hex())
     }
 }
 

@@ -79,6 +79,15 @@ impl Dialect {
     /// assert_eq!(Dialect::MySql.quote_str(r"a\b"), "CONVERT(X'615C62' USING utf8mb4)");
     /// ```
     pub fn quote_str(self, value: &str) -> String {
+        // The common case (no quote, backslash or NUL) is one allocation and one copy: this
+        // runs for every value of every bookkeeping row.
+        if !value.bytes().any(|b| matches!(b, b'\'' | b'\\' | b'\0')) {
+            let mut out = String::with_capacity(value.len() + 2);
+            out.push('\'');
+            out.push_str(value);
+            out.push('\'');
+            return out;
+        }
         let value: String = value.chars().filter(|&c| c != '\0').collect();
         let has_backslash = value.contains('\\');
         match self {
@@ -157,6 +166,8 @@ mod tests {
         assert_eq!(Dialect::Postgres.quote_str("a\\'b"), "E'a\\\\''b'");
         assert_eq!(Dialect::MySql.quote_str("x'y"), "'x''y'");
         assert_eq!(Dialect::Sqlite.quote_str("a\\b\0"), "'a\\b'");
+        assert_eq!(Dialect::Postgres.quote_str("a\0b"), "'ab'");
+        assert_eq!(Dialect::MySql.quote_str("plain text"), "'plain text'");
         assert_eq!(Dialect::Sqlite.quote_ident("t\"x"), "\"t\"\"x\"");
         assert_eq!(Dialect::MySql.quote_opt(None), "NULL");
     }

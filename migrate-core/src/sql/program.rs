@@ -206,7 +206,7 @@ impl<'g> Generator<'g> {
         let t = &self.tables;
         let d = self.dialect();
         let rev = m.revision.as_str();
-        let checksum = m.checksum.to_hex();
+        let checksum = || m.checksum.to_hex();
         let kind = self.kind(step.index);
         let body = self.statements(step.index, step.direction);
         let own_transaction = !self.all_or_nothing;
@@ -230,7 +230,13 @@ impl<'g> Generator<'g> {
                     }
                     Direction::Down => {
                         open.push(book(t.mark_dirty(rev, "down")));
-                        close.push(book(t.insert_log(rev, Action::Downgrade, Some(&checksum), Timing::Unknown, after)));
+                        close.push(book(t.insert_log(
+                            rev,
+                            Action::Downgrade,
+                            Some(&checksum()),
+                            Timing::Unknown,
+                            after,
+                        )));
                         close.push(book(t.delete(rev)));
                     }
                 }
@@ -255,7 +261,7 @@ impl<'g> Generator<'g> {
                         close.push(book(t.log_upgrade(m, timing, after)));
                     }
                     Direction::Down => {
-                        close.push(book(t.insert_log(rev, Action::Downgrade, Some(&checksum), timing, after)));
+                        close.push(book(t.insert_log(rev, Action::Downgrade, Some(&checksum()), timing, after)));
                         close.push(book(t.delete(rev)));
                     }
                 }
@@ -281,12 +287,18 @@ impl<'g> Generator<'g> {
                         t.together(&t.insert_applied(m, Timing::Server), &t.log_upgrade(m, Timing::Server, after)),
                     )),
                     Direction::Down if sqlite => {
-                        close.push(book(t.insert_log(rev, Action::Downgrade, Some(&checksum), Timing::Unknown, after)));
+                        close.push(book(t.insert_log(
+                            rev,
+                            Action::Downgrade,
+                            Some(&checksum()),
+                            Timing::Unknown,
+                            after,
+                        )));
                         close.push(book(t.delete(rev)));
                     }
                     Direction::Down => close.push(book(t.together(
                         &t.delete(rev),
-                        &t.insert_log(rev, Action::Downgrade, Some(&checksum), Timing::Server, after),
+                        &t.insert_log(rev, Action::Downgrade, Some(&checksum()), Timing::Server, after),
                     ))),
                 }
                 if own_transaction {
