@@ -304,9 +304,22 @@ impl Tables {
 
     fn values(&self, m: &Migration, duration: &str, dirty: Option<&str>) -> String {
         let d = self.dialect;
+        // Columns left NULL are left out: SQLite parses every value of a statement it is sent,
+        // and this one is sent for every revision.
+        let (mut columns, mut values) = (String::new(), String::new());
+        if duration != "NULL" {
+            columns.push_str(", duration_ms");
+            values.push_str(", ");
+            values.push_str(duration);
+        }
+        if let Some(dirty) = dirty {
+            columns.push_str(", dirty");
+            values.push_str(", ");
+            values.push_str(&d.quote_str(dirty));
+        }
         format!(
-            "INSERT INTO {} (revision, parents, message, checksum, applied_at, duration_ms, applied_by, tool_version, dirty) \
-             VALUES ({}, {}, {}, {}, {}, {duration}, {}, {}, {})",
+            "INSERT INTO {} (revision, parents, message, checksum, applied_at, applied_by, tool_version{columns}) \
+             VALUES ({}, {}, {}, {}, {}, {}, {}{values})",
             self.history,
             d.quote_str(&m.revision),
             d.quote_str(&m.down_revisions.join(",")),
@@ -315,7 +328,6 @@ impl Tables {
             d.now(),
             self.who,
             d.quote_str(TOOL_VERSION),
-            d.quote_opt(dirty),
         )
     }
 
