@@ -2,26 +2,21 @@
 //! What differs per database lives in the backends; what a step runs comes from
 //! [`crate::sql::Generator`] as a [`StepProgram`], executed as is.
 
-use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Instant;
 
-use super::backend::{Backend, Canceller, StepFailure, busy, on_backend};
+use super::backend::{Backend, busy, on_backend};
 use super::backup::Backup;
 use super::cancel::Cancel;
 use super::db::Db;
-use super::error::{Aftermath, Error};
-use super::io::{Failure, FailureKind};
+use super::error::Error;
+use super::io::Failure;
 use super::lock::{Claim, Held};
 use super::probe::LastState;
-use super::report::{AppliedRevision, LogEntry, Report, Status, StepReport};
+use super::report::{AppliedRevision, LogEntry, Report, Status};
 use super::state;
 use crate::graph::{HeadPolicy, RevisionGraph};
-use crate::plan::{Applied, Plan, Step};
-use crate::sql::{
-    Action, Dialect, Event, Generator, Options, Origin, StateDigest, StepProgram, Tables, Timing,
-    all_or_nothing_refusal,
-};
+use crate::plan::{Applied, Plan};
+use crate::sql::{Action, Dialect, Event, Generator, Options, StateDigest, Tables, Timing, all_or_nothing_refusal};
 use crate::target::Target;
 
 /// Applies a [`RevisionGraph`] to databases.
@@ -40,7 +35,7 @@ pub struct Migrator {
     pub(super) graph: Arc<RevisionGraph>,
     pub(super) options: Options,
     heads: HeadPolicy,
-    cancel: Option<Cancel>,
+    pub(super) cancel: Option<Cancel>,
     pub(super) backup: Option<Backup>,
     /// Where scratch databases go (default: beside the database being worked on).
     pub(super) dev: Option<Db>,
@@ -142,7 +137,7 @@ impl Migrator {
     }
 
     /// The generator of a locked run's steps, fenced by the lock table's claim when it holds one.
-    fn generator(&self, tables: &Tables, all_or_nothing: bool, claim: Option<&Claim>) -> Generator<'_> {
+    pub(super) fn generator(&self, tables: &Tables, all_or_nothing: bool, claim: Option<&Claim>) -> Generator<'_> {
         let generator = Generator::with_tables(&self.graph, tables.clone(), all_or_nothing);
         match claim {
             Some(c) => generator.fenced(&c.owner),
@@ -412,7 +407,7 @@ impl Migrator {
             self.check_packets(conn, &generator, &plan).await?;
         }
         let mut digest = if purge { StateDigest::default() } else { judged.digest };
-        let mut applied = if purge { Applied::default() } else { judged.applied.clone() };
+        let applied = if purge { Applied::default() } else { judged.applied.clone() };
         self.accept_changed(conn, &generator, &judged, &mut digest).await?;
         if let Op::Stamp(_, purge) = op {
             return self.stamp_plan(conn, &generator, &plan, purge, digest, applied).await;
@@ -429,41 +424,7 @@ impl Migrator {
             report.backup = backup;
             return Ok(report);
         }
-        let mut canceller = match &self.cancel {
-            Some(_) if !plan.is_empty() => conn.canceller().await,
-            _ => None,
-        };
-        let mut report = Report { backup, ..Report::default() };
-        for (position, &step) in plan.steps.iter().enumerate() {
-            if let Some(why) = claim.and_then(Claim::lost) {
-                report.current = state::current(&self.graph, &applied);
-                return Err(Error::LockLost { why, report: Box::new(report) });
-            }
-            if self.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
-                let revision = report.steps.last().map(|s| s.revision.clone());
-                report.current = state::current(&self.graph, &applied);
-                return Err(Error::Cancelled { revision, aftermath: None, report: Box::new(report) });
-            }
-            let mut after = digest;
-            state::toggle(&self.graph, &mut after, step);
-            let program = generator.step(step, Some(&after));
-            self.started(step, position, plan.steps.len(), &program);
-            let start = Instant::now();
-            let (result, cancelled) = self.guarded(conn.run_step(&program), &mut canceller).await;
-            if let Err(f) = result {
-                report.current = state::current(&self.graph, &applied);
-                return Err(self.step_error(conn, &generator, &program, f, cancelled, report).await);
-            }
-            state::apply(&self.graph, &mut digest, &mut applied, step);
-            report.steps.push(self.finished(step, start));
-            if cancelled {
-                report.current = state::current(&self.graph, &applied);
-                let revision = report.steps.last().map(|s| s.revision.clone());
-                return Err(Error::Cancelled { revision, aftermath: None, report: Box::new(report) });
-            }
-        }
-        report.current = state::current(&self.graph, &applied);
-        Ok(report)
+        self.run_each(conn, &generator, &plan, (digest, applied), claim, backup).await
     }
 
     /// A failed bookkeeping statement as an error: SQLite's busy timeout is the lock error it
@@ -484,150 +445,6 @@ impl Migrator {
         backup.prepare().map_err(fail)?;
         conn.backup(backup.url(), &path).await.map_err(fail)?;
         Ok(path)
-    }
-
-    /// Awaits `work`; when the run is cancelled meanwhile, cancels the statement on the server
-    /// and awaits `work` to its end (a rollback, usually). Says whether it was cancelled.
-    async fn guarded<F: Future>(&self, work: F, canceller: &mut Option<Canceller>) -> (F::Output, bool) {
-        let Some(cancel) = &self.cancel else { return (work.await, false) };
-        tokio::pin!(work);
-        tokio::select! {
-            out = &mut work => (out, false),
-            () = cancel.cancelled() => {
-                if let Some(cancel_statement) = canceller.take() {
-                    cancel_statement().await;
-                }
-                (work.await, true)
-            }
-        }
-    }
-
-    /// The error of a failed step, with what the run had done before it.
-    async fn step_error<B: Backend>(
-        &self,
-        conn: &mut B,
-        generator: &Generator<'_>,
-        program: &StepProgram,
-        f: StepFailure,
-        cancelled: bool,
-        report: Report,
-    ) -> Error {
-        if let Some(e) = busy(&f.failure, B::DIALECT, self.options.lock_timeout) {
-            return e;
-        }
-        let m = self.graph.migration(program.step.index);
-        let failed = program.statements().nth(f.at);
-        if let Some(owner) = failed.and_then(|s| generator.fence_owner(&s.sql)) {
-            let taken = super::lock::fence_failed(conn, generator.tables(), owner).await;
-            let why = format!("{taken}, when `{}` was to start", m.revision);
-            return Error::LockLost { why, report: Box::new(report) };
-        }
-        let origin = failed.map_or(Origin::Bookkeeping, |s| s.origin);
-        let line = match origin {
-            Origin::Migration { line, .. } => line,
-            Origin::Bookkeeping => m.up_line,
-        };
-        if f.aftermath == Aftermath::Dirty {
-            let failure = format!("{}:{line}: {}", m.path, f.failure.message);
-            conn.record_failure(generator.tables(), &m.revision, &failure).await;
-        }
-        if cancelled && f.failure.kind == FailureKind::Cancelled {
-            return Error::Cancelled {
-                revision: Some(m.revision.clone()),
-                aftermath: Some(f.aftermath),
-                report: Box::new(report),
-            };
-        }
-        if origin == Origin::Bookkeeping && f.aftermath != Aftermath::Dirty {
-            return f.failure.database(format!(
-                "cannot update the history and log tables while running `{}`; {}",
-                m.revision,
-                f.aftermath.describe(program.step.direction)
-            ));
-        }
-        Error::Statement {
-            revision: m.revision.clone(),
-            direction: program.step.direction,
-            path: m.path.clone(),
-            line,
-            message: f.failure.message,
-            aftermath: f.aftermath,
-            report: Box::new(report),
-        }
-    }
-
-    /// An all-or-nothing run: the run's transaction around every step; any failure (or a
-    /// cancellation) rolls all of it back.
-    async fn run_whole<B: Backend>(
-        &self,
-        conn: &mut B,
-        tables: &Tables,
-        plan: &Plan,
-        mut digest: StateDigest,
-        mut applied: Applied,
-        claim: Option<&Claim>,
-    ) -> Result<Report, Error> {
-        let generator = self.generator(tables, true, claim);
-        let mut canceller = if self.cancel.is_some() { conn.canceller().await } else { None };
-        let program = generator.program(plan, |step| {
-            state::apply(&self.graph, &mut digest, &mut applied, step);
-            Some(digest)
-        });
-        let begin = program.begin.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>();
-        conn.batch(&begin).await.map_err(|f| self.busy_or::<B>(f, "cannot start the run's transaction"))?;
-        let mut report = Report::default();
-        for (position, step) in program.steps.iter().enumerate() {
-            self.started(step.step, position, program.steps.len(), step);
-            let start = Instant::now();
-            let statements: Vec<&str> = step.statements().map(|s| s.sql.as_str()).collect();
-            let (result, cancelled) = self.guarded(conn.batch(&statements), &mut canceller).await;
-            if let Err(failure) = result {
-                conn.rollback().await;
-                let f = StepFailure { at: failure.index, failure, aftermath: Aftermath::RolledBackAll };
-                return Err(self.step_error(conn, &generator, step, f, cancelled, Report::default()).await);
-            }
-            report.steps.push(self.finished(step.step, start));
-            if cancelled || self.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
-                conn.rollback().await;
-                let revision = Some(step.step).map(|s| self.graph.migration(s.index).revision.clone());
-                return Err(Error::Cancelled {
-                    revision,
-                    aftermath: Some(Aftermath::RolledBackAll),
-                    report: Box::default(),
-                });
-            }
-        }
-        if let Some(why) = claim.and_then(Claim::lost) {
-            conn.rollback().await;
-            return Err(Error::LockLost { why, report: Box::default() });
-        }
-        let end = program.end.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>();
-        if let Err(f) = conn.batch(&end).await {
-            conn.rollback().await;
-            return Err(f.database("cannot commit the run's transaction; nothing changed"));
-        }
-        report.current = state::current(&self.graph, &applied);
-        Ok(report)
-    }
-
-    /// Tells the progress hook that a step starts, and which statements it runs.
-    fn started(&self, step: Step, position: usize, total: usize, program: &StepProgram) {
-        if self.options.on_event.is_none() {
-            return;
-        }
-        let revision = self.graph.migration(step.index).revision.clone();
-        self.options.emit(Event::Started { revision, direction: step.direction, index: position, total });
-        for stmt in program.statements() {
-            self.options.emit(Event::Statement { sql: stmt.sql.clone() });
-        }
-    }
-
-    /// Tells the progress hook that a step finished, and returns its line of the report.
-    fn finished(&self, step: Step, start: Instant) -> StepReport {
-        let duration = start.elapsed();
-        let revision = self.graph.migration(step.index).revision.clone();
-        self.options.emit(Event::Finished { revision: revision.clone(), direction: step.direction, duration });
-        StepReport { revision, direction: step.direction, duration }
     }
 }
 

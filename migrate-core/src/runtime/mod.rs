@@ -49,6 +49,7 @@ mod server;
 mod sqlite;
 mod stairway;
 mod state;
+mod steps;
 
 /// The sqlx this crate is built with, for building pools of a matching version.
 pub use sqlx;
