@@ -184,7 +184,7 @@ fn main() {
     println!("read commands, {n} revision files (+ a branch and merge every 50); median of {runs} runs");
     for args in [
         &["heads"][..],
-        &["check"],
+        &["check", "--offline"],
         &["history"],
         &["history", "--graph"],
         &["upgrade", "--sql", "--database-url", "postgres://u@h/db"],

@@ -120,10 +120,16 @@ impl Migrator {
         let mut report = StairwayReport::default();
         let result = async {
             quiet.apply_each(scratch.db(), order[..first.min(order.len())].iter().map(|&j| id(j))).await?;
+            // The schema the scratch database has now, when known: each stair ends where the next
+            // starts, so it is read once per stair rather than twice.
+            let mut known: Option<Schema> = None;
             for (k, &i) in order.iter().enumerate().take(last + 1).skip(first) {
                 let m = self.graph.migration(i);
-                let outcome = match quiet.step(&scratch, m.revision.as_str(), &m.down).await {
-                    Ok(outcome) => outcome,
+                let outcome = match quiet.step(&scratch, m.revision.as_str(), &m.down, known.take()).await {
+                    Ok((outcome, now)) => {
+                        known = now;
+                        outcome
+                    }
                     Err(e) => StairwayOutcome::Failed(e.to_string()),
                 };
                 let failed = matches!(outcome, StairwayOutcome::Failed(_));
@@ -149,27 +155,38 @@ impl Migrator {
         result.map(|()| report)
     }
 
-    /// One stair: read, up, read, down, compare, up, compare.
-    async fn step(&self, scratch: &Scratch, revision: &str, down: &Down) -> Result<StairwayOutcome, Error> {
+    /// One stair: read (unless `before` is already known), up, read, down, compare, up,
+    /// compare. Returns the outcome and, when the stair ends with the revision applied, the
+    /// schema it ends with.
+    async fn step(
+        &self,
+        scratch: &Scratch,
+        revision: &str,
+        down: &Down,
+        before: Option<Schema>,
+    ) -> Result<(StairwayOutcome, Option<Schema>), Error> {
         let options = &self.options;
-        let before: Schema = scratch.schema(options).await?;
+        let before = match before {
+            Some(known) => known,
+            None => scratch.schema(options).await?,
+        };
         self.upgrade(scratch.db(), &Target::Revision(revision.to_owned())).await?;
         let after = scratch.schema(options).await?;
         if let Down::Irreversible { reason } = down {
-            return Ok(StairwayOutcome::Skipped { reason: reason.clone() });
+            return Ok((StairwayOutcome::Skipped { reason: reason.clone() }, Some(after)));
         }
         self.revert(scratch.db(), revision).await?;
         let reverted = scratch.schema(options).await?;
         let left = diff(&reverted, &before);
         if !left.is_empty() {
-            return Ok(StairwayOutcome::LeavesDifferences(left.differences()));
+            return Ok((StairwayOutcome::LeavesDifferences(left.differences()), None));
         }
         self.upgrade(scratch.db(), &Target::Revision(revision.to_owned())).await?;
         let again = scratch.schema(options).await?;
         let changed = diff(&again, &after);
         if !changed.is_empty() {
-            return Ok(StairwayOutcome::NotRepeatable(changed.differences()));
+            return Ok((StairwayOutcome::NotRepeatable(changed.differences()), None));
         }
-        Ok(StairwayOutcome::Clean)
+        Ok((StairwayOutcome::Clean, Some(again)))
     }
 }

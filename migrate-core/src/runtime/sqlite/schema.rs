@@ -3,6 +3,8 @@
 //! SQL parser, and every expression respelled by it so that two spellings of one schema compare
 //! equal.
 
+use std::collections::BTreeMap;
+
 use sqlparser::ast::{ColumnOption, Statement, TableConstraint};
 use sqlparser::dialect::SQLiteDialect;
 use sqlparser::parser::Parser;
@@ -15,7 +17,16 @@ use crate::schema::{
 };
 use crate::sql::{Dialect, Options};
 
+/// The condition that keeps every table of `main` (bar SQLite's own) in `sqlite_schema m`, the
+/// outer side of a table-valued pragma.
+const EVERY_TABLE: &str = "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
+
 /// Reads the schema of the `main` database, without the history and log tables.
+///
+/// Four queries whatever the number of tables (the objects, then every table's columns, unique
+/// constraints and foreign keys through the table-valued pragmas), so that reading a schema of
+/// hundreds of tables, as the stairway test does for every revision, costs no round trip per
+/// table.
 pub(crate) async fn read(conn: &mut SqliteConn, options: &Options) -> Result<Schema, Failure> {
     let mut schema = Schema::empty(Dialect::Sqlite);
     let objects = conn
@@ -24,6 +35,7 @@ pub(crate) async fn read(conn: &mut SqliteConn, options: &Options) -> Result<Sch
              WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name",
         )
         .await?;
+    let mut catalogue = Catalogue::read(conn).await?;
     let skip = |t: &str| options.is_own_table(t);
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     for o in &objects {
@@ -33,7 +45,7 @@ pub(crate) async fn read(conn: &mut SqliteConn, options: &Options) -> Result<Sch
         }
         match kind.as_str() {
             "table" => {
-                let t = read_table(conn, &name, &sql).await?;
+                let t = catalogue.table(&name, &sql);
                 schema.tables.insert(t.name.clone(), t);
             }
             "view" => {
@@ -83,75 +95,116 @@ pub(crate) async fn read(conn: &mut SqliteConn, options: &Options) -> Result<Sch
     Ok(schema)
 }
 
-async fn read_table(conn: &mut SqliteConn, name: &str, sql: &str) -> Result<Table, Failure> {
-    let quoted = Dialect::Sqlite.quote_str(name);
-    let mut t = Table::new(Name::new(name));
-    let parsed = parse_create_table(sql);
-    let cols = conn
-        .rows(&format!(
-            "SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo({quoted}) ORDER BY cid"
-        ))
-        .await?;
-    let mut pk: Vec<(i64, String)> = Vec::new();
-    for c in &cols {
-        let cname = c[0].clone().unwrap_or_default();
-        let hidden = c[5].as_deref().unwrap_or("0");
-        let extra = parsed.columns.iter().find(|p| p.name.eq_ignore_ascii_case(&cname));
-        let generated = match hidden {
-            "2" | "3" => extra.and_then(|e| e.generated.clone()).map(|expr| Generated { expr, stored: hidden == "3" }),
-            _ => None,
+/// The pragma rows of every table, each set keyed by table name, in the tables' order.
+struct Catalogue {
+    columns: BTreeMap<String, Vec<Vec<Option<String>>>>,
+    uniques: BTreeMap<String, Vec<Vec<Option<String>>>>,
+    foreign_keys: BTreeMap<String, Vec<Vec<Option<String>>>>,
+}
+
+impl Catalogue {
+    async fn read(conn: &mut SqliteConn) -> Result<Self, Failure> {
+        let by_table = |rows: Vec<Vec<Option<String>>>| {
+            let mut out: BTreeMap<String, Vec<Vec<Option<String>>>> = BTreeMap::new();
+            for mut row in rows {
+                let table = row.remove(0).unwrap_or_default();
+                out.entry(table).or_default().push(row);
+            }
+            out
         };
-        let position: i64 = c[4].as_deref().and_then(|p| p.parse().ok()).unwrap_or(0);
-        if position > 0 {
-            pk.push((position, cname.clone()));
-        }
-        t.columns.push(Column {
-            ty: c[1].clone().unwrap_or_default().split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_uppercase(),
-            nullable: c[2].as_deref() != Some("1"),
-            default: c[3].as_deref().map(canonical_expr),
-            auto: extra.filter(|e| e.autoincrement).map(|_| Auto::AutoIncrement),
-            generated,
-            name: cname,
-        });
+        let columns = conn
+            .rows(&format!(
+                "SELECT m.name, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk, p.hidden \
+                 FROM sqlite_schema m, pragma_table_xinfo(m.name) p WHERE {EVERY_TABLE} ORDER BY m.name, p.cid"
+            ))
+            .await?;
+        let uniques = conn
+            .rows(&format!(
+                "SELECT m.name, l.name, i.name \
+                 FROM sqlite_schema m, pragma_index_list(m.name) l, pragma_index_info(l.name) i \
+                 WHERE {EVERY_TABLE} AND l.origin = 'u' ORDER BY m.name, l.name, i.seqno"
+            ))
+            .await?;
+        let foreign_keys = conn
+            .rows(&format!(
+                "SELECT m.name, f.id, f.\"table\", f.\"from\", f.\"to\", f.on_update, f.on_delete \
+                 FROM sqlite_schema m, pragma_foreign_key_list(m.name) f WHERE {EVERY_TABLE} ORDER BY m.name, f.id, f.seq"
+            ))
+            .await?;
+        Ok(Self { columns: by_table(columns), uniques: by_table(uniques), foreign_keys: by_table(foreign_keys) })
     }
-    pk.sort();
-    if !pk.is_empty() {
-        t.primary_key = Some(Key { name: None, columns: pk.into_iter().map(|(_, c)| c).collect() });
-    }
-    t.checks = parsed.checks;
-    let indexes =
-        conn.rows(&format!("SELECT name, origin FROM pragma_index_list({quoted}) WHERE origin = 'u'")).await?;
-    for i in &indexes {
-        let iname = Dialect::Sqlite.quote_str(i[0].as_deref().unwrap_or_default());
-        let cols = conn.rows(&format!("SELECT name FROM pragma_index_info({iname}) ORDER BY seqno")).await?;
-        t.uniques
-            .push(Key { name: None, columns: cols.into_iter().map(|r| r[0].clone().unwrap_or_default()).collect() });
-    }
-    let fks = conn
-        .rows(&format!(
-            "SELECT id, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list({quoted}) ORDER BY id, seq"
-        ))
-        .await?;
-    let mut last: Option<String> = None;
-    for f in &fks {
-        let cell = |k: usize| f[k].clone().unwrap_or_default();
-        if last.as_deref() != Some(cell(0).as_str()) {
-            last = Some(cell(0));
-            t.foreign_keys.push(ForeignKey {
-                name: None,
-                columns: Vec::new(),
-                ref_table: Name::new(cell(1)),
-                ref_columns: Vec::new(),
-                on_update: FkAction::parse(&cell(4)).unwrap_or(FkAction::NoAction),
-                on_delete: FkAction::parse(&cell(5)).unwrap_or(FkAction::NoAction),
+
+    /// Table `name`, created by `sql`, from its pragma rows (taken out of the catalogue).
+    fn table(&mut self, name: &str, sql: &str) -> Table {
+        let mut t = Table::new(Name::new(name));
+        let parsed = parse_create_table(sql);
+        let mut pk: Vec<(i64, String)> = Vec::new();
+        for c in self.columns.remove(name).unwrap_or_default() {
+            let cname = c[0].clone().unwrap_or_default();
+            let hidden = c[5].as_deref().unwrap_or("0");
+            let extra = parsed.columns.iter().find(|p| p.name.eq_ignore_ascii_case(&cname));
+            let generated = match hidden {
+                "2" | "3" => {
+                    extra.and_then(|e| e.generated.clone()).map(|expr| Generated { expr, stored: hidden == "3" })
+                }
+                _ => None,
+            };
+            let position: i64 = c[4].as_deref().and_then(|p| p.parse().ok()).unwrap_or(0);
+            if position > 0 {
+                pk.push((position, cname.clone()));
+            }
+            t.columns.push(Column {
+                ty: c[1]
+                    .clone()
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .to_ascii_uppercase(),
+                nullable: c[2].as_deref() != Some("1"),
+                default: c[3].as_deref().map(canonical_expr),
+                auto: extra.filter(|e| e.autoincrement).map(|_| Auto::AutoIncrement),
+                generated,
+                name: cname,
             });
         }
-        if let Some(fk) = t.foreign_keys.last_mut() {
-            fk.columns.push(cell(2));
-            fk.ref_columns.push(cell(3));
+        pk.sort();
+        if !pk.is_empty() {
+            t.primary_key = Some(Key { name: None, columns: pk.into_iter().map(|(_, c)| c).collect() });
         }
+        t.checks = parsed.checks;
+        let mut index: Option<String> = None;
+        for u in self.uniques.remove(name).unwrap_or_default() {
+            let (iname, column) = (u[0].clone().unwrap_or_default(), u[1].clone().unwrap_or_default());
+            if index.as_deref() != Some(iname.as_str()) {
+                index = Some(iname);
+                t.uniques.push(Key { name: None, columns: Vec::new() });
+            }
+            if let Some(key) = t.uniques.last_mut() {
+                key.columns.push(column);
+            }
+        }
+        let mut last: Option<String> = None;
+        for f in self.foreign_keys.remove(name).unwrap_or_default() {
+            let cell = |k: usize| f[k].clone().unwrap_or_default();
+            if last.as_deref() != Some(cell(0).as_str()) {
+                last = Some(cell(0));
+                t.foreign_keys.push(ForeignKey {
+                    name: None,
+                    columns: Vec::new(),
+                    ref_table: Name::new(cell(1)),
+                    ref_columns: Vec::new(),
+                    on_update: FkAction::parse(&cell(4)).unwrap_or(FkAction::NoAction),
+                    on_delete: FkAction::parse(&cell(5)).unwrap_or(FkAction::NoAction),
+                });
+            }
+            if let Some(fk) = t.foreign_keys.last_mut() {
+                fk.columns.push(cell(2));
+                fk.ref_columns.push(cell(3));
+            }
+        }
+        t
     }
-    Ok(t)
 }
 
 /// What only the `CREATE TABLE` text says.
