@@ -39,6 +39,13 @@ fn path(dir: &Path) -> Option<PathBuf> {
     Some(base.join("cargo-migrate").join(format!("noop-{}", &key[..32])))
 }
 
+/// Whether a memo of `dir` can be read or kept here: there is a cache directory, and it exists
+/// or can be made. Where it cannot (no home, a read-only file system, as in many containers),
+/// the fingerprint that a memo is checked against is not worth computing.
+pub(crate) fn keepable(dir: &Path) -> bool {
+    path(dir).and_then(|p| p.parent().map(|d| std::fs::create_dir_all(d).is_ok())).unwrap_or(false)
+}
+
 /// The memo of `dir` for `target`, when there is one and `fingerprint` still matches it.
 pub(crate) fn recall(dir: &Path, target: &str, fingerprint: &str) -> Option<Memo> {
     let text = std::fs::read_to_string(path(dir)?).ok()?;

@@ -52,7 +52,9 @@ pub(crate) fn upgrade(args: UpgradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, 
     // The remembered no-op: with the directory as it was, a database whose log vouches for the
     // state the target expects has nothing to do, and no file needs reading.
     let typed = args.target.clone().unwrap_or_default();
-    let fingerprint = remembers(&args, &config).then(|| migrate_core::fingerprint(&config.migrations_dir)).flatten();
+    let fingerprint = (remembers(&args, &config) && memo::keepable(&config.migrations_dir))
+        .then(|| migrate_core::fingerprint(&config.migrations_dir))
+        .flatten();
     if let Some(fingerprint) = &fingerprint
         && let Some(memo) = memo::recall(&config.migrations_dir, &typed, fingerprint)
         && early.last().is_some_and(|last| last.vouches_for(&memo.digest))
