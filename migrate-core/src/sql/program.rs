@@ -206,7 +206,8 @@ impl<'g> Generator<'g> {
         let t = &self.tables;
         let d = self.dialect();
         let rev = m.revision.as_str();
-        let checksum = || m.checksum.to_hex();
+        // The log row of a downgrade (the history row is about to go, so it carries the checksum).
+        let log_down = |timing| t.insert_log(rev, Action::Downgrade, Some(&m.checksum.to_hex()), timing, after);
         let kind = self.kind(step.index);
         let body = self.statements(step.index, step.direction);
         let own_transaction = !self.all_or_nothing;
@@ -230,13 +231,7 @@ impl<'g> Generator<'g> {
                     }
                     Direction::Down => {
                         open.push(book(t.mark_dirty(rev, "down")));
-                        close.push(book(t.insert_log(
-                            rev,
-                            Action::Downgrade,
-                            Some(&checksum()),
-                            Timing::Unknown,
-                            after,
-                        )));
+                        close.push(book(log_down(Timing::Unknown)));
                         close.push(book(t.delete(rev)));
                     }
                 }
@@ -261,7 +256,7 @@ impl<'g> Generator<'g> {
                         close.push(book(t.log_upgrade(m, timing, after)));
                     }
                     Direction::Down => {
-                        close.push(book(t.insert_log(rev, Action::Downgrade, Some(&checksum()), timing, after)));
+                        close.push(book(log_down(timing)));
                         close.push(book(t.delete(rev)));
                     }
                 }
@@ -287,19 +282,10 @@ impl<'g> Generator<'g> {
                         t.together(&t.insert_applied(m, Timing::Server), &t.log_upgrade(m, Timing::Server, after)),
                     )),
                     Direction::Down if sqlite => {
-                        close.push(book(t.insert_log(
-                            rev,
-                            Action::Downgrade,
-                            Some(&checksum()),
-                            Timing::Unknown,
-                            after,
-                        )));
+                        close.push(book(log_down(Timing::Unknown)));
                         close.push(book(t.delete(rev)));
                     }
-                    Direction::Down => close.push(book(t.together(
-                        &t.delete(rev),
-                        &t.insert_log(rev, Action::Downgrade, Some(&checksum()), Timing::Server, after),
-                    ))),
+                    Direction::Down => close.push(book(t.together(&t.delete(rev), &log_down(Timing::Server)))),
                 }
                 if own_transaction {
                     close.push(commit());
