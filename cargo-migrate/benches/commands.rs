@@ -6,7 +6,8 @@
 //!   with the memo of the last read (a developer's machine, a long-lived host) and without it
 //!   (a fresh container: every file read and parsed);
 //! - the read commands on a 2,000-revision chain with branches and merges, against the binary
-//!   starting and printing its version.
+//!   starting and printing its version;
+//! - `check` proving 200 downgrades in a scratch database, against the chain check alone.
 //!
 //! Run with `cargo bench -p cargo-migrate` (or `cargo xtask bench`); `MIGRATE_BENCH_REVISIONS`
 //! sets the read commands' chain length, `MIGRATE_BENCH_RUNS` the runs per figure. The servers
@@ -192,4 +193,12 @@ fn main() {
         let (a, b) = pair(runs, || ours(d, args), || ours(d, &["--version"]));
         line(&format!("{} vs --version", args.iter().take(2).copied().collect::<Vec<_>>().join(" ")), a, b, None);
     }
+
+    // The downgrade proof that `check` runs where a scratch database is at hand: every revision
+    // up, down and up again in a scratch SQLite database, the schema read around each.
+    let proof = tempfile::tempdir().unwrap();
+    package(proof.path(), 200, false);
+    let p = proof.path();
+    let (a, b) = pair(3, || ours(p, &["check"]), || ours(p, &["check", "--offline"]));
+    line("check, proving 200 downgrades, vs check --offline", a, b, None);
 }
