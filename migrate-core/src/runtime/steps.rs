@@ -170,7 +170,7 @@ impl Migrator {
             report.steps.push(self.finished(step.step, start));
             if cancelled || self.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
                 conn.rollback().await;
-                let revision = Some(step.step).map(|s| self.graph.migration(s.index).revision.clone());
+                let revision = Some(self.graph.migration(step.step.index).revision.clone());
                 return Err(Error::Cancelled {
                     revision,
                     aftermath: Some(Aftermath::RolledBackAll),

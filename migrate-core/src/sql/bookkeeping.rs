@@ -294,20 +294,21 @@ impl Tables {
         }
     }
 
-    fn timing(&self, timing: &Timing) -> String {
+    /// The expression of a duration, when it can be known.
+    fn timing(&self, timing: &Timing) -> Option<String> {
         match timing {
-            Timing::Server => self.duration_since(self.dialect.now()),
-            Timing::Since(start) => self.duration_since(start),
-            Timing::Unknown => "NULL".to_owned(),
+            Timing::Server => Some(self.duration_since(self.dialect.now())),
+            Timing::Since(start) => Some(self.duration_since(start)),
+            Timing::Unknown => None,
         }
     }
 
-    fn values(&self, m: &Migration, duration: &str, dirty: Option<&str>) -> String {
+    fn values(&self, m: &Migration, duration: Option<&str>, dirty: Option<&str>) -> String {
         let d = self.dialect;
         // Columns left NULL are left out: SQLite parses every value of a statement it is sent,
         // and this one is sent for every revision.
         let (mut columns, mut values) = (String::new(), String::new());
-        if duration != "NULL" {
+        if let Some(duration) = duration {
             columns.push_str(", duration_ms");
             values.push_str(", ");
             values.push_str(duration);
@@ -333,13 +334,13 @@ impl Tables {
 
     /// Records `m` as applied, with its duration per `timing`.
     pub fn insert_applied(&self, m: &Migration, timing: Timing) -> String {
-        self.values(m, &self.timing(&timing), None)
+        self.values(m, self.timing(&timing).as_deref(), None)
     }
 
     /// Records `m` as started (the first statement of a step that fills in its duration at the
     /// end); `dirty` is the direction in progress on MySQL, `None` elsewhere.
     pub fn insert_started(&self, m: &Migration, dirty: Option<&str>) -> String {
-        self.values(m, "NULL", dirty)
+        self.values(m, None, dirty)
     }
 
     /// Marks a recorded revision as being downgraded (MySQL).
@@ -473,7 +474,7 @@ impl Tables {
             self.dialect.quote_str(action.as_str()),
             self.dialect.quote_opt(checksum),
             self.dialect.now(),
-            self.timing(&timing),
+            self.timing(&timing).as_deref().unwrap_or("NULL"),
             self.who,
             self.dialect.quote_str(TOOL_VERSION),
             self.digest(after),

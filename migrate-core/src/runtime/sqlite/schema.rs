@@ -11,15 +11,15 @@ use sqlparser::parser::Parser;
 
 use super::SqliteConn;
 use crate::runtime::backend::Backend;
-use crate::runtime::io::Failure;
+use crate::runtime::io::{Failure, TextRows};
 use crate::schema::{
     Auto, Check, Column, FkAction, ForeignKey, Generated, Index, Key, Name, Schema, Table, Trigger, View,
 };
 use crate::sql::{Dialect, Options};
 
-/// The condition that keeps every table of `main` (bar SQLite's own) in `sqlite_schema m`, the
-/// outer side of a table-valued pragma.
-const EVERY_TABLE: &str = "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
+/// The condition on `sqlite_schema m` that leaves out SQLite's own objects (`sqlite_sequence`,
+/// autoindexes).
+const NOT_SQLITES: &str = "m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
 
 /// Reads the schema of the `main` database, without the history and log tables.
 ///
@@ -30,10 +30,9 @@ const EVERY_TABLE: &str = "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESC
 pub(crate) async fn read(conn: &mut SqliteConn, options: &Options) -> Result<Schema, Failure> {
     let mut schema = Schema::empty(Dialect::Sqlite);
     let objects = conn
-        .rows(
-            "SELECT type, name, tbl_name, sql FROM sqlite_schema \
-             WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name",
-        )
+        .rows(&format!(
+            "SELECT m.type, m.name, m.tbl_name, m.sql FROM sqlite_schema m WHERE {NOT_SQLITES} ORDER BY m.type, m.name"
+        ))
         .await?;
     let mut catalogue = Catalogue::read(conn).await?;
     let skip = |t: &str| options.is_own_table(t);
@@ -97,15 +96,15 @@ pub(crate) async fn read(conn: &mut SqliteConn, options: &Options) -> Result<Sch
 
 /// The pragma rows of every table, each set keyed by table name, in the tables' order.
 struct Catalogue {
-    columns: BTreeMap<String, Vec<Vec<Option<String>>>>,
-    uniques: BTreeMap<String, Vec<Vec<Option<String>>>>,
-    foreign_keys: BTreeMap<String, Vec<Vec<Option<String>>>>,
+    columns: BTreeMap<String, TextRows>,
+    uniques: BTreeMap<String, TextRows>,
+    foreign_keys: BTreeMap<String, TextRows>,
 }
 
 impl Catalogue {
     async fn read(conn: &mut SqliteConn) -> Result<Self, Failure> {
-        let by_table = |rows: Vec<Vec<Option<String>>>| {
-            let mut out: BTreeMap<String, Vec<Vec<Option<String>>>> = BTreeMap::new();
+        let by_table = |rows: TextRows| {
+            let mut out: BTreeMap<String, TextRows> = BTreeMap::new();
             for mut row in rows {
                 let table = row.remove(0).unwrap_or_default();
                 out.entry(table).or_default().push(row);
@@ -115,20 +114,20 @@ impl Catalogue {
         let columns = conn
             .rows(&format!(
                 "SELECT m.name, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk, p.hidden \
-                 FROM sqlite_schema m, pragma_table_xinfo(m.name) p WHERE {EVERY_TABLE} ORDER BY m.name, p.cid"
+                 FROM sqlite_schema m, pragma_table_xinfo(m.name) p WHERE m.type = 'table' AND {NOT_SQLITES} ORDER BY m.name, p.cid"
             ))
             .await?;
         let uniques = conn
             .rows(&format!(
                 "SELECT m.name, l.name, i.name \
                  FROM sqlite_schema m, pragma_index_list(m.name) l, pragma_index_info(l.name) i \
-                 WHERE {EVERY_TABLE} AND l.origin = 'u' ORDER BY m.name, l.name, i.seqno"
+                 WHERE m.type = 'table' AND {NOT_SQLITES} AND l.origin = 'u' ORDER BY m.name, l.name, i.seqno"
             ))
             .await?;
         let foreign_keys = conn
             .rows(&format!(
                 "SELECT m.name, f.id, f.\"table\", f.\"from\", f.\"to\", f.on_update, f.on_delete \
-                 FROM sqlite_schema m, pragma_foreign_key_list(m.name) f WHERE {EVERY_TABLE} ORDER BY m.name, f.id, f.seq"
+                 FROM sqlite_schema m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table' AND {NOT_SQLITES} ORDER BY m.name, f.id, f.seq"
             ))
             .await?;
         Ok(Self { columns: by_table(columns), uniques: by_table(uniques), foreign_keys: by_table(foreign_keys) })
