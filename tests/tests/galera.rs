@@ -45,8 +45,19 @@ fn write_chain(dir: &Path, n: usize, ms: u32) {
     }
 }
 
-fn database(t: &TestDb) -> String {
-    t.url.rsplit('/').next().unwrap().to_owned()
+/// A test database made through node 1, returned once every node has it. `CREATE DATABASE`
+/// returns when the cluster has certified it, while the other nodes may still be applying it;
+/// `wsrep_sync_wait` makes each node's read wait for that.
+fn database(cluster: &Galera) -> (TestDb, String) {
+    let t = TestDb::on_server(Dialect::MySql, &cluster.url(0, "mysql"));
+    let db = t.url.rsplit('/').next().unwrap().to_owned();
+    let there = format!(
+        "SET SESSION wsrep_sync_wait = 1; SELECT count(*) FROM information_schema.schemata WHERE schema_name = '{db}'"
+    );
+    for node in 0..3 {
+        assert_eq!(cluster.sql(node, &there).as_deref(), Ok("1"), "node {} has {db}", node + 1);
+    }
+    (t, db)
 }
 
 /// What `node` says of the test database, after waiting for every write the cluster has
@@ -66,8 +77,7 @@ fn seen(cluster: &Galera, node: usize, db: &str) -> String {
 
 /// Six upgraders, two through each node, started at the same moment.
 fn upgraders_through_every_node(cluster: &Galera, trial: usize) {
-    let t = TestDb::on_server(Dialect::MySql, &cluster.url(0, "mysql"));
-    let db = database(&t);
+    let (t, db) = database(cluster);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("migrations");
     let n = 12;
@@ -100,8 +110,7 @@ fn upgraders_through_every_node(cluster: &Galera, trial: usize) {
 /// A node set to Rolling Schema Upgrade would apply a migration's DDL on itself alone while its
 /// history row reached every node: refused before any lock or change.
 fn a_node_in_rolling_schema_upgrade_is_refused(cluster: &Galera) {
-    let t = TestDb::on_server(Dialect::MySql, &cluster.url(0, "mysql"));
-    let db = database(&t);
+    let (t, db) = database(cluster);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("migrations");
     write_chain(&dir, 3, 1);
@@ -120,8 +129,7 @@ fn a_node_in_rolling_schema_upgrade_is_refused(cluster: &Galera) {
 
 /// A node killed with SIGKILL in the middle of a run through it.
 fn a_killed_node(cluster: &mut Galera) {
-    let t = TestDb::on_server(Dialect::MySql, &cluster.url(0, "mysql"));
-    let db = database(&t);
+    let (t, db) = database(cluster);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("migrations");
     let n = 30;
