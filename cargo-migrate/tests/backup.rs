@@ -121,3 +121,34 @@ fn a_backup_directory_that_cannot_be_made_stops_the_run_before_any_change() {
     let current = pkg.run(&["current"]);
     assert!(!current.stdout.contains("a1a1a1a1a1a1"), "nothing was applied: {}", current.all());
 }
+
+#[test]
+fn a_failed_run_still_says_where_its_backup_went() {
+    // Step by step with the first step failing, and all-or-nothing with the second: in both the
+    // database is as it was, and the backup is the way back the operator asked for.
+    for (args, what) in [(&[][..], "step by step"), (&["--all-or-nothing"][..], "all-or-nothing")] {
+        let pkg = Package::initialised();
+        pkg.revision("a1a1a1a1a1a1", "users", "CREATE TABLE users (id int);", "DROP TABLE users;", &[]);
+        pkg.run(&["upgrade"]).ok();
+        pkg.revision("b2b2b2b2b2b2", "email", "ALTER TABLE users ADD email text;", "SELECT 1;", &[]);
+        pkg.revision("c3c3c3c3c3c3", "broken", "ALTER TABLE nowhere ADD x int;", "SELECT 1;", &[]);
+        if args.is_empty() {
+            // The next step is the broken one.
+            pkg.run(&["upgrade", "b2b2b2b2b2b2"]).ok();
+        }
+        let backups = tempfile::tempdir().unwrap();
+        let mut all = vec!["upgrade", "--backup", backups.path().to_str().unwrap()];
+        all.extend_from_slice(args);
+        let run = pkg.run(&all);
+        run.code(1);
+        let written = files(backups.path());
+        assert_eq!(written.len(), 1, "{what}: {written:?}");
+        assert!(run.stdout.contains("Backed up to ") && run.stdout.contains(&written[0]), "{what}: {}", run.stdout);
+        assert!(run.stderr.contains("nowhere"), "{what}: {}", run.stderr);
+
+        all.push("--json");
+        let run = pkg.run(&all);
+        run.code(1);
+        assert!(run.stdout.contains("\"backup\"") && !run.stdout.contains("\"backup\":null"), "{what}: {}", run.stdout);
+    }
+}

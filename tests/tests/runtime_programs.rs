@@ -83,36 +83,68 @@ fn statements(sql: &str, dialect: Dialect) -> Vec<String> {
         .collect()
 }
 
+/// Upgrades `g` to its head and back to base with `options`, asserting each time that the
+/// statements the run executed are those the offline script of its plan prints.
+async fn online_equals_offline(t: &TestDb, g: &migrate_core::RevisionGraph, options: &Options, what: &str) {
+    let dialect = t.dialect;
+    let db = t.db().await;
+    let executed = Arc::new(Mutex::new(Vec::new()));
+    let seen = executed.clone();
+    let options = options.clone().applied_by("same").on_event(move |e| {
+        if let Event::Statement { sql } = e {
+            seen.lock().unwrap().push(sql.clone());
+        }
+    });
+    let m = Migrator::new(g.clone()).with_options(options.clone());
+    let up = g.plan_upgrade(&Applied::default(), &Target::Head).unwrap();
+    m.upgrade(&db, &Target::Head).await.unwrap();
+    let online: Vec<String> = executed.lock().unwrap().drain(..).map(|s| statements(&s, dialect).concat()).collect();
+    let offline = statements(&m.script(&up, dialect), dialect);
+    assert_eq!(online, offline, "{dialect}, {what}: upgrade");
+    assert!(online.len() >= 8, "{dialect}, {what}: {online:#?}");
+
+    let all = Applied::new(["s1", "s2", "s3"]);
+    let down = g.plan_downgrade(&all, &Target::Base).unwrap();
+    m.downgrade(&db, &Target::Base).await.unwrap();
+    let online: Vec<String> = executed.lock().unwrap().drain(..).map(|s| statements(&s, dialect).concat()).collect();
+    let offline = statements(&m.script(&down, dialect), dialect);
+    assert_eq!(online, offline, "{dialect}, {what}: downgrade");
+    db.close().await;
+}
+
 #[tokio::test]
 async fn online_runs_execute_exactly_what_the_offline_script_prints() {
     for dialect in DIALECTS {
         let t = TestDb::new(dialect);
-        let db = t.db().await;
-        let executed = Arc::new(Mutex::new(Vec::new()));
-        let seen = executed.clone();
-        let options = Options::default().applied_by("same").on_event(move |e| {
-            if let Event::Statement { sql } = e {
-                seen.lock().unwrap().push(sql.clone());
-            }
-        });
-        let g = varied(dialect);
-        let m = Migrator::new(g.clone()).with_options(options.clone());
-        let up = g.plan_upgrade(&Applied::default(), &Target::Head).unwrap();
-        m.upgrade(&db, &Target::Head).await.unwrap();
-        let online: Vec<String> =
-            executed.lock().unwrap().drain(..).map(|s| statements(&s, dialect).concat()).collect();
-        let offline = statements(&Migrator::new(g.clone()).with_options(options.clone()).script(&up, dialect), dialect);
-        assert_eq!(online, offline, "{dialect}: upgrade");
-        assert!(online.len() >= 12, "{dialect}: {online:#?}");
+        online_equals_offline(&t, &varied(dialect), &Options::default(), "step by step").await;
+    }
+}
 
-        let all = Applied::new(["s1", "s2", "s3"]);
-        let down = g.plan_downgrade(&all, &Target::Base).unwrap();
-        m.downgrade(&db, &Target::Base).await.unwrap();
-        let online: Vec<String> =
-            executed.lock().unwrap().drain(..).map(|s| statements(&s, dialect).concat()).collect();
-        let offline = statements(&Migrator::new(g).with_options(options).script(&down, dialect), dialect);
-        assert_eq!(online, offline, "{dialect}: downgrade");
-        db.close().await;
+#[tokio::test]
+async fn all_or_nothing_runs_execute_exactly_what_the_offline_script_prints() {
+    // MySQL refuses all-or-nothing runs (its DDL commits implicitly).
+    for dialect in [Dialect::Sqlite, Dialect::Postgres] {
+        let t = TestDb::new(dialect);
+        let g = graph(vec![
+            migration("s1", "", "CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(50));", "DROP TABLE items;"),
+            migration("s2", "s1", "INSERT INTO items VALUES (1, 'a');", "DELETE FROM items;"),
+            migration("s3", "s2", "CREATE INDEX items_name ON items (name);", "DROP INDEX items_name;"),
+        ]);
+        online_equals_offline(&t, &g, &Options::default().all_or_nothing(true), "all-or-nothing").await;
+        // The log holds the run's steps in their order, each upgrade with its duration.
+        let log = t
+            .query("SELECT revision, action, CASE WHEN duration_ms >= 0 THEN 'timed' END FROM migrate_log ORDER BY id")
+            .await;
+        let log: Vec<String> =
+            log.iter().map(|r| r.iter().map(|c| c.clone().unwrap_or_default()).collect::<Vec<_>>().join(" ")).collect();
+        let want = if dialect == Dialect::Sqlite { "" } else { "timed" };
+        let downgrades = ["s3 downgrade", "s2 downgrade", "s1 downgrade"].map(|d| format!("{d} {want}"));
+        let mut expected = vec!["s1 upgrade timed", "s2 upgrade timed", "s3 upgrade timed"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+        expected.extend(downgrades);
+        assert_eq!(log, expected, "{dialect}");
     }
 }
 

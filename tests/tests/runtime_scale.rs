@@ -41,7 +41,14 @@ async fn thousand_on(dialect: Dialect, all_or_nothing: bool) {
     let report = m.downgrade(&db, &Target::Base).await.unwrap();
     assert_eq!(report.steps.len(), 501);
     assert_eq!(t.tables().await, ["migrate_history", "migrate_log"]);
-    assert_eq!(m.log(&db).await.unwrap().len(), 2000);
+    let log = m.log(&db).await.unwrap();
+    assert_eq!(log.len(), 2000);
+    // In run order, every upgrade timed, in either mode.
+    let (ups, downs) = log.split_at(1000);
+    assert!(ups.iter().enumerate().all(|(i, e)| e.revision == format!("r{i:05}") && e.action == "upgrade"));
+    assert!(ups.iter().all(|e| e.duration.is_some()), "{:?}", ups.iter().find(|e| e.duration.is_none()));
+    assert!(downs.iter().enumerate().all(|(i, e)| e.revision == format!("r{:05}", 999 - i) && e.action == "downgrade"));
+    assert!(log.windows(2).all(|w| w[0].logged_at <= w[1].logged_at));
     db.close().await;
 }
 

@@ -221,7 +221,9 @@ fn online(
             return Err(match partial {
                 Some(p) if json => CliError::Stopped { error: Box::new(error), applied: report_json(&p) },
                 Some(p) => {
-                    if !p.steps.is_empty() {
+                    if p.steps.is_empty() {
+                        backed_up(ctx, project, &p);
+                    } else {
                         summary(ctx, project, kind, &p, true);
                     }
                     error
@@ -284,6 +286,13 @@ fn report_json(report: &Report) -> serde_json::Value {
     serde_json::json!({ "steps": steps, "current": report.current, "backup": report.backup })
 }
 
+/// Says where the run's backup went, when it wrote one.
+fn backed_up(ctx: &mut Ctx<'_>, project: &Project, report: &Report) {
+    if let Some(path) = &report.backup {
+        ctx.out.info(format!("Backed up to {} first.", project.config.show(path)));
+    }
+}
+
 /// What ran, how long each step took, and where the database is now (as the run itself read
 /// it under its lock and kept it up to date: never a state that was not read). `stopped` says
 /// the run failed after these steps.
@@ -294,9 +303,7 @@ fn summary(ctx: &mut Ctx<'_>, project: &Project, kind: Kind, report: &Report, st
         ctx.out.info(format!("Nothing to do: the database is at {at}."));
         return;
     }
-    if let Some(path) = &report.backup {
-        ctx.out.info(format!("Backed up to {} first.", project.config.show(path)));
-    }
+    backed_up(ctx, project, report);
     let total: Duration = report.steps.iter().map(|s| s.duration).sum();
     let n = report.steps.len();
     let what = match kind {

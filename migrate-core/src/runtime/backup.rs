@@ -25,7 +25,9 @@ impl Backup {
         Self { dir: dir.into(), url: url.into() }
     }
 
-    /// The file a backup of a database at `at` (its current revisions; empty at base) goes to.
+    /// The file a backup of a database at `at` (its current revisions; empty at base) goes to:
+    /// a name no earlier backup took, so a run retried within the same second (after a failure,
+    /// say) writes beside the first one's backup instead of failing on it.
     pub(crate) fn path(&self, dialect: Dialect, at: &[String]) -> PathBuf {
         let name = database_name(&self.url);
         let at = if at.is_empty() { "base".to_owned() } else { at.join("+") };
@@ -34,7 +36,15 @@ impl Backup {
             Dialect::Postgres => "dump",
             Dialect::MySql => "sql",
         };
-        self.dir.join(format!("{name}-{}-at-{at}.{ext}", timestamp(SystemTime::now())))
+        let stem = format!("{name}-{}-at-{at}", timestamp(SystemTime::now()));
+        let mut path = self.dir.join(format!("{stem}.{ext}"));
+        for n in 2.. {
+            if !path.exists() {
+                break;
+            }
+            path = self.dir.join(format!("{stem}-{n}.{ext}"));
+        }
+        path
     }
 
     /// The URL.
@@ -121,5 +131,19 @@ mod tests {
         let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
         assert!(name.starts_with("shop-") && name.ends_with("-at-ab12.sql"), "{name}");
         assert!(b.path(Dialect::Sqlite, &[]).to_string_lossy().ends_with("-at-base.db"));
+    }
+
+    #[test]
+    fn a_name_already_taken_gets_a_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = Backup::new(dir.path(), "sqlite:app.db");
+        let first = b.path(Dialect::Sqlite, &[]);
+        std::fs::write(&first, "").unwrap();
+        let second = b.path(Dialect::Sqlite, &[]);
+        // Unless the clock moved to the next second in between.
+        if second.to_string_lossy().replace("-2.db", ".db") == first.to_string_lossy() {
+            assert!(second.to_string_lossy().ends_with("-at-base-2.db"), "{second:?}");
+        }
+        assert_ne!(first, second);
     }
 }

@@ -420,9 +420,7 @@ impl Migrator {
             _ => None,
         };
         if whole {
-            let mut report = self.run_whole(conn, tables, &plan, digest, applied, claim).await?;
-            report.backup = backup;
-            return Ok(report);
+            return self.run_whole(conn, tables, &plan, (digest, applied), claim, backup).await;
         }
         self.run_each(conn, &generator, &plan, (digest, applied), claim, backup).await
     }

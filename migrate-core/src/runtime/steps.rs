@@ -14,7 +14,7 @@ use super::migrator::Migrator;
 use super::report::{Report, StepReport};
 use super::state;
 use crate::plan::{Applied, Plan, Step};
-use crate::sql::{Event, Generator, Origin, StateDigest, StepProgram, Tables};
+use crate::sql::{Event, Generator, Origin, StateDigest, StepProgram, Stmt, Tables};
 
 impl Migrator {
     /// A run step by step: each step's program in its own transaction (or none, for
@@ -137,23 +137,28 @@ impl Migrator {
         }
     }
 
-    /// An all-or-nothing run: the run's transaction around every step; any failure (or a
-    /// cancellation) rolls all of it back.
+    /// An all-or-nothing run: the run's transaction around every step, from the state `from`;
+    /// any failure (or a cancellation) rolls all of it back, and its error's report says so: no
+    /// step, the state the run started from, and the backup.
     pub(super) async fn run_whole<B: Backend>(
         &self,
         conn: &mut B,
         tables: &Tables,
         plan: &Plan,
-        mut digest: StateDigest,
-        mut applied: Applied,
+        from: (StateDigest, Applied),
         claim: Option<&Claim>,
+        backup: Option<std::path::PathBuf>,
     ) -> Result<Report, Error> {
+        let (mut digest, mut applied) = from;
+        let before = state::current(&self.graph, &applied);
+        let untouched = || Box::new(Report { steps: Vec::new(), current: before.clone(), backup: backup.clone() });
         let generator = self.generator(tables, true, claim);
         let mut canceller = if self.cancel.is_some() { conn.canceller().await } else { None };
         let program = generator.program(plan, |step| {
             state::apply(&self.graph, &mut digest, &mut applied, step);
             Some(digest)
         });
+        self.announce(&program.begin);
         let begin = program.begin.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>();
         conn.batch(&begin).await.map_err(|f| self.busy_or::<B>(f, "cannot start the run's transaction"))?;
         let mut report = Report::default();
@@ -165,7 +170,7 @@ impl Migrator {
             if let Err(failure) = result {
                 conn.rollback().await;
                 let f = StepFailure { at: failure.index, failure, aftermath: Aftermath::RolledBackAll };
-                return Err(self.step_error(conn, &generator, step, f, cancelled, Report::default()).await);
+                return Err(self.step_error(conn, &generator, step, f, cancelled, *untouched()).await);
             }
             report.steps.push(self.finished(step.step, start));
             if cancelled || self.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
@@ -174,20 +179,22 @@ impl Migrator {
                 return Err(Error::Cancelled {
                     revision,
                     aftermath: Some(Aftermath::RolledBackAll),
-                    report: Box::default(),
+                    report: untouched(),
                 });
             }
         }
         if let Some(why) = claim.and_then(Claim::lost) {
             conn.rollback().await;
-            return Err(Error::LockLost { why, report: Box::default() });
+            return Err(Error::LockLost { why, report: untouched() });
         }
+        self.announce(&program.end);
         let end = program.end.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>();
         if let Err(f) = conn.batch(&end).await {
             conn.rollback().await;
             return Err(f.database("cannot commit the run's transaction; nothing changed"));
         }
         report.current = state::current(&self.graph, &applied);
+        report.backup = backup;
         Ok(report)
     }
 
@@ -198,7 +205,15 @@ impl Migrator {
         }
         let revision = self.graph.migration(step.index).revision.clone();
         self.options.emit(Event::Started { revision, direction: step.direction, index: position, total });
-        for stmt in program.statements() {
+        self.announce(program.statements());
+    }
+
+    /// Tells the progress hook which statements are sent.
+    fn announce<'a>(&self, statements: impl IntoIterator<Item = &'a Stmt>) {
+        if self.options.on_event.is_none() {
+            return;
+        }
+        for stmt in statements {
             self.options.emit(Event::Statement { sql: stmt.sql.clone() });
         }
     }
