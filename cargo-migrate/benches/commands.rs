@@ -5,6 +5,10 @@
 //!   one `SELECT` from the history table (`sqlite3`, `psql`, `mariadb`), process start included:
 //!   with the memo of the last read (a developer's machine, a long-lived host) and without it
 //!   (a fresh container: every file read and parsed);
+//! - applying 1,000 revisions to a new SQLite database, step by step and all-or-nothing,
+//!   against `sqlite3` running the same DDL from a script: each migration in its own transaction
+//!   with one bookkeeping row, and all of it in one transaction (files on tmpfs where there is
+//!   one, so that the figures are the tools' and not the disk's);
 //! - the read commands on a 2,000-revision chain with branches and merges, against the binary
 //!   starting and printing its version;
 //! - `check` proving 200 downgrades in a scratch database, against the chain check alone.
@@ -177,6 +181,45 @@ fn main() {
     }
     let _ = psql(&pg_admin, &format!("DROP DATABASE {name} WITH (FORCE)")).status();
     let _ = mariadb(&format!("DROP DATABASE {name}"), "").status();
+
+    // Applying every revision to a new SQLite database, against sqlite3 running the same DDL.
+    let shm = Path::new("/dev/shm");
+    let files = if shm.is_dir() { tempfile::tempdir_in(shm) } else { tempfile::tempdir() }.unwrap();
+    let (ours_db, floor_db) = (files.path().join("ours.db"), files.path().join("floor.db"));
+    let url = format!("sqlite://{}", ours_db.display());
+    println!("apply 1,000 revisions to a new SQLite database; median of {runs} runs, alternating");
+    for (mode, goal) in [("step by step", 1.05), ("all-or-nothing", 1.1)] {
+        let whole = mode == "all-or-nothing";
+        let mut script = String::from("CREATE TABLE bookkeeping (revision TEXT PRIMARY KEY);\n");
+        script.push_str(if whole { "BEGIN;\n" } else { "" });
+        for i in 0..1000 {
+            let ddl = format!("CREATE TABLE t{i} (x int);\n");
+            if whole {
+                script.push_str(&ddl);
+            } else {
+                script.push_str(&format!("BEGIN;\n{ddl}INSERT INTO bookkeeping VALUES ('r{i:011}');\nCOMMIT;\n"));
+            }
+        }
+        script.push_str(if whole { "COMMIT;\n" } else { "" });
+        let script_path = files.path().join("floor.sql");
+        std::fs::write(&script_path, script).unwrap();
+        let apply = || {
+            let _ = std::fs::remove_file(&ours_db);
+            let mut args = vec!["upgrade", "-q", "--database-url", url.as_str()];
+            if whole {
+                args.push("--all-or-nothing");
+            }
+            ours(d, &args)
+        };
+        let sqlite3 = || {
+            let _ = std::fs::remove_file(&floor_db);
+            let mut c = Command::new("sqlite3");
+            c.arg(&floor_db).stdin(std::fs::File::open(&script_path).unwrap());
+            c
+        };
+        let (a, b) = pair(runs, apply, sqlite3);
+        line(&format!("SQLite: upgrade {mode} vs sqlite3"), a, b, Some(goal));
+    }
 
     // The read commands on a large chain.
     let dir = tempfile::tempdir().unwrap();

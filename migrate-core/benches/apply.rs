@@ -6,7 +6,9 @@
 //!   bookkeeping insert in its own transaction (one round trip each);
 //! - all-or-nothing mode vs the same DDL sent in one transaction;
 //! - the no-op run (`Db::connect` + upgrade with everything applied) vs a bare connect and one
-//!   query that reads a table.
+//!   query that reads a table;
+//! - on SQLite, the client loop itself against the `sqlite3` shell running the same statements
+//!   from a script (process start included): what the driver costs before any of our work.
 //!
 //! `cargo bench -p migrate-core --bench apply --features sqlite,postgres,mysql`
 //! (`MIGRATE_BENCH_N`, `MIGRATE_BENCH_ITERATIONS` change the size, `MIGRATE_BENCH_DIALECTS=sqlite,postgres`
@@ -141,6 +143,27 @@ async fn baseline_loop(dialect: Dialect, url: &str, n: usize) -> Duration {
     start.elapsed()
 }
 
+/// The client loop's statements as one script, run by the `sqlite3` shell on the database file
+/// of `url` (process start included).
+fn sqlite3_loop(url: &str, n: usize) -> Duration {
+    let path = url.trim_start_matches("sqlite:").split('?').next().unwrap().to_owned();
+    let mut script = String::from("CREATE TABLE bookkeeping (revision VARCHAR(255) PRIMARY KEY);\n");
+    for i in 0..n {
+        script.push_str(&format!("BEGIN;\n{}\nINSERT INTO bookkeeping VALUES ('r{i:05}');\nCOMMIT;\n", ddl(i)));
+    }
+    let script_path = format!("{path}.sql");
+    std::fs::write(&script_path, script).unwrap();
+    let start = Instant::now();
+    let out = std::process::Command::new("sqlite3")
+        .arg(&path)
+        .stdin(std::fs::File::open(&script_path).unwrap())
+        .output()
+        .expect("the sqlite3 shell is not installed");
+    let took = start.elapsed();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    took
+}
+
 /// The same DDL in one transaction, one round trip per migration.
 async fn baseline_one_transaction(dialect: Dialect, url: &str, n: usize) -> Duration {
     let start = Instant::now();
@@ -199,14 +222,18 @@ fn show(d: Duration) -> String {
 /// Prints the medians of both sides and the median of the pairs' ratios: runs a few seconds
 /// apart on a shared machine differ by more than the effects measured here, so each of ours is
 /// compared with the baseline run right beside it.
-fn line(what: &str, pairs: &[(Duration, Duration)], goal: f64) {
+fn line(what: &str, pairs: &[(Duration, Duration)], goal: Option<f64>) {
     let ours = median(pairs.iter().map(|p| p.0).collect());
     let base = median(pairs.iter().map(|p| p.1).collect());
     let mut ratios: Vec<f64> = pairs.iter().map(|(o, b)| o.as_secs_f64() / b.as_secs_f64()).collect();
     ratios.sort_by(f64::total_cmp);
     let ratio = ratios[ratios.len() / 2];
-    let verdict = if ratio <= goal { "ok" } else { "over goal" };
-    println!("  {what:<34} {:>10} vs {:>10}  {ratio:>5.3}x  (goal {goal}x, {verdict})", show(ours), show(base));
+    let verdict = match goal {
+        Some(goal) if ratio <= goal => format!("(goal {goal}x, ok)"),
+        Some(goal) => format!("(goal {goal}x, over goal)"),
+        None => String::new(),
+    };
+    println!("  {what:<34} {:>10} vs {:>10}  {ratio:>5.3}x  {verdict}", show(ours), show(base));
 }
 
 fn main() {
@@ -227,7 +254,7 @@ fn main() {
         rt.block_on(async {
             let server = Server::new(dialect);
             let name = format!("mb_{}", std::process::id());
-            let (mut per, mut tx) = (vec![], vec![]);
+            let (mut per, mut tx, mut shell) = (vec![], vec![], vec![]);
             for iteration in 0..iterations {
                 // Alternate which side goes first, so drift in the machine's speed (and the
                 // cost of the previous database's drop) hits both sides alike.
@@ -242,6 +269,10 @@ fn main() {
                     }
                 }
                 per.push((mine, base));
+                if dialect == Dialect::Sqlite {
+                    let url = server.fresh(&name).await;
+                    shell.push((base, sqlite3_loop(&url, n)));
+                }
                 if dialect != Dialect::MySql {
                     for side in [ours_first, !ours_first] {
                         let url = server.fresh(&name).await;
@@ -267,11 +298,14 @@ fn main() {
             }
             server.drop_db(&name).await;
             println!("{dialect} ({iterations} pairs):");
-            line("per-migration vs client loop", &per, 1.05);
+            line("per-migration vs client loop", &per, Some(1.05));
             if dialect != Dialect::MySql {
-                line("all-or-nothing vs one transaction", &tx, 1.1);
+                line("all-or-nothing vs one transaction", &tx, Some(1.1));
             }
-            line("no-op run vs connect + 1 table query", &noop, 1.5);
+            line("no-op run vs connect + 1 table query", &noop, Some(1.5));
+            if dialect == Dialect::Sqlite {
+                line("client loop (sqlx) vs sqlite3 shell", &shell, None);
+            }
         });
     }
 }
