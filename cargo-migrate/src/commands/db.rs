@@ -82,10 +82,45 @@ pub(crate) struct Early {
     task: tokio::task::JoinHandle<Connected>,
     /// What the task gave, once it was awaited by [`Early::last`].
     done: Option<Result<Connected, tokio::task::JoinError>>,
+    /// Where the session's calls run (the files have been read by then, on every processor).
+    colocate: Colocate,
 }
 
 /// The connection and, for an upgrade, the log's last state.
 type Connected = Result<(Db, Option<LastState>), Error>;
+
+/// Keeps a SQLite session's threads on one processor. sqlx runs each SQLite connection on a thread
+/// of its own, which hands every statement's result to the thread awaiting it; on two processors
+/// each hand-off is a wake-up across processors, and on a 2-core machine those cost a quarter of
+/// an upgrade's time. The work is sequential anyway: on one processor a 1,000-revision upgrade
+/// takes about a fifth less time. The processor is the one the command started on; where
+/// affinity cannot be set, nothing changes.
+#[derive(Debug, Clone, Copy)]
+struct Colocate(#[cfg_attr(not(target_os = "linux"), allow(dead_code))] Option<usize>);
+
+impl Colocate {
+    /// The processor this thread is on, for a SQLite URL; none for the servers, whose drivers
+    /// run on the tokio runtime itself.
+    fn for_url(url: &str) -> Self {
+        #[cfg(target_os = "linux")]
+        if url.starts_with("sqlite:") {
+            return Self(Some(rustix::thread::sched_getcpu()));
+        }
+        let _ = url;
+        Self(None)
+    }
+
+    /// Moves the calling thread (and the threads it starts from now on) to that processor.
+    fn here(self) {
+        #[cfg(target_os = "linux")]
+        if let Some(cpu) = self.0 {
+            let mut set = rustix::thread::CpuSet::new();
+            set.set(cpu);
+            // An affinity the system refuses (a container's CPU set that changed) is only slower.
+            let _ = rustix::thread::sched_setaffinity(None, &set);
+        }
+    }
+}
 
 /// Starts connecting to the configured database in the background, for `purpose`.
 pub(crate) fn start(ctx: &mut Ctx<'_>, config: &Config, options: &Options, purpose: Start) -> Result<Early, CliError> {
@@ -97,7 +132,10 @@ pub(crate) fn start(ctx: &mut Ctx<'_>, config: &Config, options: &Options, purpo
     ctx.out.verbose(format!("connecting to {}", config.database.redacted()));
     let url = config.database.url.clone();
     let options = options.clone();
+    let colocate = Colocate::for_url(&url);
     let task = runtime.spawn(async move {
+        // The connection's own thread starts from here, and inherits the processor.
+        colocate.here();
         let db = match purpose {
             Start::Read => Db::connect_existing(&url).await?,
             Start::Write | Start::Upgrade => Db::connect(&url).await?,
@@ -105,13 +143,14 @@ pub(crate) fn start(ctx: &mut Ctx<'_>, config: &Config, options: &Options, purpo
         let last = if purpose == Start::Upgrade { Some(db.last_state(&options).await?) } else { None };
         Ok((db, last))
     });
-    Ok(Early { runtime, task, done: None })
+    Ok(Early { runtime, task, done: None, colocate })
 }
 
 impl Early {
     /// Waits for the connection and pairs it with a migrator for `project`.
     pub(crate) fn session(self, project: &Project, options: Options) -> Result<(Session, Option<LastState>), CliError> {
-        let Early { runtime, task, done } = self;
+        let Early { runtime, task, done, colocate } = self;
+        colocate.here();
         let joined = match done {
             Some(done) => done,
             None => runtime.block_on(task),
@@ -317,5 +356,24 @@ mod tests {
         assert_eq!(human(Duration::from_micros(850)), "850 µs");
         assert_eq!(human(Duration::from_millis(12)), "12 ms");
         assert_eq!(human(Duration::from_millis(1250)), "1.25 s");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_sqlite_session_keeps_its_threads_on_one_processor() {
+        // On a thread of its own, so that the test harness's threads stay where they are.
+        std::thread::spawn(|| {
+            let colocate = Colocate::for_url("sqlite://app.db");
+            colocate.here();
+            // A thread started afterwards (as sqlx starts a connection's) inherits it.
+            let child = std::thread::spawn(|| rustix::thread::sched_getaffinity(None).unwrap()).join().unwrap();
+            for set in [rustix::thread::sched_getaffinity(None).unwrap(), child] {
+                assert_eq!(set.count(), 1);
+                assert!(set.is_set(colocate.0.unwrap()));
+            }
+            assert!(Colocate::for_url("postgres://h/db").0.is_none());
+        })
+        .join()
+        .unwrap();
     }
 }
