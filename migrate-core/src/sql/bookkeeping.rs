@@ -457,6 +457,43 @@ impl Tables {
         }
     }
 
+    /// The log rows of a whole all-or-nothing SQLite run, in one statement before its `COMMIT`
+    /// instead of one per step: `steps` are `(revision, action, checksum)` in run order.
+    ///
+    /// An upgrade's duration runs from its history row's `applied_at` (written as the step
+    /// began) to the start of the next step, or to now for the last one; a downgrade's is
+    /// unknown, as it is in a step of its own. Only the state the run leaves is ever seen, so
+    /// `after`, its digest, goes on the last row alone.
+    pub fn log_run(&self, steps: &[(&str, Action, String)], after: Option<&StateDigest>) -> String {
+        let d = self.dialect;
+        let mut run = String::with_capacity(steps.len() * 110);
+        for (k, (revision, action, checksum)) in steps.iter().enumerate() {
+            run.push_str(if k > 0 { ",\n    " } else { "\n    " });
+            let digest = if k + 1 == steps.len() { self.digest(after) } else { "NULL".to_owned() };
+            run.push_str(&format!(
+                "({k}, {}, {}, {}, {digest})",
+                d.quote_str(revision),
+                d.quote_str(action.as_str()),
+                d.quote_str(checksum)
+            ));
+        }
+        let now = d.now();
+        format!(
+            "WITH run (k, revision, action, checksum, applied_digest) AS (VALUES{run}\n),\n\
+             timed AS (\n    SELECT run.*, h.applied_at AS started, LEAD(h.applied_at, 1, {now}) OVER (ORDER BY run.k) AS ended\n    \
+             FROM run LEFT JOIN {history} h ON run.action = {up} AND h.revision = run.revision\n)\n\
+             INSERT INTO {log} (revision, action, checksum, logged_at, duration_ms, applied_by, tool_version, applied_digest)\n\
+             SELECT revision, action, checksum, COALESCE(ended, {now}),\n    \
+             CAST(ROUND((julianday(ended) - julianday(started)) * 86400000) AS INTEGER), {who}, {tool}, applied_digest\n\
+             FROM timed ORDER BY k",
+            history = self.history,
+            up = d.quote_str(Action::Upgrade.as_str()),
+            log = self.log,
+            who = self.who,
+            tool = d.quote_str(TOOL_VERSION),
+        )
+    }
+
     /// Appends a log row with explicit values.
     pub fn insert_log(
         &self,

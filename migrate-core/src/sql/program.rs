@@ -92,7 +92,8 @@ pub struct Program {
     pub begin: Vec<Stmt>,
     /// The steps.
     pub steps: Vec<StepProgram>,
-    /// The run's `COMMIT` in all-or-nothing mode; empty otherwise.
+    /// The run's closing statements in all-or-nothing mode (on SQLite, the run's log rows, then
+    /// `COMMIT`); empty otherwise.
     pub end: Vec<Stmt>,
 }
 
@@ -192,12 +193,45 @@ impl<'g> Generator<'g> {
     pub fn program(&self, plan: &Plan, mut digests: impl FnMut(Step) -> Option<StateDigest>) -> Program {
         let d = self.dialect();
         let whole = self.all_or_nothing;
+        let mut last = None;
+        let steps = plan
+            .steps
+            .iter()
+            .map(|&s| {
+                last = digests(s);
+                self.step(s, last.as_ref())
+            })
+            .collect();
+        let mut end = Vec::new();
+        if self.logs_at_end() && !plan.is_empty() {
+            let logged: Vec<_> = plan
+                .steps
+                .iter()
+                .map(|s| {
+                    let m = self.graph.migration(s.index);
+                    let action = if s.direction == Direction::Up { Action::Upgrade } else { Action::Downgrade };
+                    (m.revision.as_str(), action, m.checksum.to_hex())
+                })
+                .collect();
+            end.push(Stmt::book(self.tables.log_run(&logged, last.as_ref())));
+        }
+        if whole {
+            end.push(Stmt::book(d.commit()));
+        }
         Program {
             create: self.tables.create().into_iter().map(Stmt::book).collect(),
             begin: if whole { vec![Stmt::book(d.begin())] } else { Vec::new() },
-            steps: plan.steps.iter().map(|&s| self.step(s, digests(s).as_ref())).collect(),
-            end: if whole { vec![Stmt::book(d.commit())] } else { Vec::new() },
+            steps,
+            end,
         }
+    }
+
+    /// Whether the log rows of the run are written by one statement at its end rather than one
+    /// per step: in a SQLite all-or-nothing run, where nothing is seen before the `COMMIT`, and
+    /// where every statement a step sends costs a hand-off to the connection's thread and a parse
+    /// against a schema the step's DDL just changed.
+    fn logs_at_end(&self) -> bool {
+        self.all_or_nothing && self.dialect() == Dialect::Sqlite
     }
 
     /// The program of one step; `after` is the digest of the applied state it leaves.
@@ -275,8 +309,11 @@ impl<'g> Generator<'g> {
                     // lock hits its primary key), and the log row measures the time since it.
                     Direction::Up if sqlite => {
                         open.push(book(t.insert_started(m, None)));
-                        close.push(book(t.log_since_started(rev, after)));
+                        if !self.logs_at_end() {
+                            close.push(book(t.log_since_started(rev, after)));
+                        }
                     }
+                    Direction::Down if self.logs_at_end() => close.push(book(t.delete(rev))),
                     // PostgreSQL: the history and log rows in one statement (one parse, one plan).
                     Direction::Up => close.push(book(
                         t.together(&t.insert_applied(m, Timing::Server), &t.log_upgrade(m, Timing::Server, after)),
