@@ -20,7 +20,11 @@ use super::server::ServerConn;
 use crate::sql::{Dialect, StepProgram, Tables};
 
 /// A MySQL connection: pooled for reads, its own for a run.
-pub(crate) struct MyConn(ServerConn<MySql>);
+pub(crate) struct MyConn {
+    conn: ServerConn<MySql>,
+    /// The node's Galera settings, once asked: the lock choice and the DDL gate both need them.
+    wsrep: Option<TextRows>,
+}
 
 fn classify(e: &sqlx::Error) -> FailureKind {
     if let Some(kind) = common_kind(e) {
@@ -48,13 +52,32 @@ const SMALL_BATCH: usize = 1 << 20;
 impl MyConn {
     /// A connection from the pool, for reads.
     pub async fn pooled(pool: &MySqlPool) -> Result<Self, Error> {
-        ServerConn::pooled(pool).await.map(Self)
+        ServerConn::pooled(pool).await.map(Self::new)
     }
 
     /// A connection of its own with the pool's options, for a run: closing it releases the
     /// named lock on every path.
     pub async fn for_run(pool: &MySqlPool) -> Result<Self, Error> {
-        ServerConn::for_run(pool).await.map(Self)
+        ServerConn::for_run(pool).await.map(Self::new)
+    }
+
+    fn new(conn: ServerConn<MySql>) -> Self {
+        Self { conn, wsrep: None }
+    }
+
+    /// A Galera setting of this node (`wsrep_on` or `wsrep_OSU_method`; none on a server without
+    /// Galera), both read in one query the first time either is asked.
+    async fn wsrep(&mut self, name: &str) -> Result<Option<String>, Failure> {
+        if self.wsrep.is_none() {
+            let rows = self.rows("SHOW VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_OSU_method')").await?;
+            self.wsrep = Some(rows);
+        }
+        Ok(self
+            .wsrep
+            .iter()
+            .flatten()
+            .find(|r| r.first().cloned().flatten().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+            .and_then(|r| r.get(1).cloned().flatten()))
     }
 
     /// The most the server accepts in one packet (`max_allowed_packet`), in bytes.
@@ -64,7 +87,7 @@ impl MyConn {
     }
 
     async fn one_trip(&mut self, statements: &[&str]) -> Result<(), Failure> {
-        io::batch::<MySql>(self.0.get(), statements, classify, no_position).await
+        io::batch::<MySql>(self.conn.get(), statements, classify, no_position).await
     }
 
     async fn holder(&mut self, name: &str) -> Option<String> {
@@ -98,7 +121,7 @@ impl Backend for MyConn {
     const DIALECT: Dialect = Dialect::MySql;
 
     async fn rows(&mut self, sql: &str) -> Result<TextRows, Failure> {
-        io::rows::<MySql>(self.0.get(), sql, classify).await
+        io::rows::<MySql>(self.conn.get(), sql, classify).await
     }
 
     /// As many statements per packet as fit, in order: the statements of a step run one after
@@ -155,8 +178,7 @@ impl Backend for MyConn {
     /// `GET_LOCK` is local to one node of a Galera cluster (MariaDB lists it among the explicit
     /// locking Galera does not support).
     async fn session_lock_gap(&mut self) -> Result<Option<String>, Failure> {
-        let rows = self.rows("SHOW VARIABLES LIKE 'wsrep_on'").await?;
-        let on = rows.first().and_then(|r| r.get(1)).cloned().flatten().is_some_and(|v| v.eq_ignore_ascii_case("ON"));
+        let on = self.wsrep("wsrep_on").await?.is_some_and(|v| v.eq_ignore_ascii_case("ON"));
         Ok(on.then(|| {
             "the server is a node of a Galera cluster (wsrep_on is ON), where GET_LOCK holds on one node only"
                 .to_owned()
@@ -166,14 +188,8 @@ impl Backend for MyConn {
     /// A Galera node in Rolling Schema Upgrade (`wsrep_OSU_method` other than TOI) runs DDL on
     /// itself alone, while the history rows a run writes replicate.
     async fn ddl_stays_local(&mut self) -> Result<Option<String>, Failure> {
-        let rows = self.rows("SHOW VARIABLES WHERE Variable_name IN ('wsrep_on', 'wsrep_OSU_method')").await?;
-        let value = |name: &str| {
-            rows.iter()
-                .find(|r| r.first().cloned().flatten().is_some_and(|n| n.eq_ignore_ascii_case(name)))
-                .and_then(|r| r.get(1).cloned().flatten())
-        };
-        let on = value("wsrep_on").is_some_and(|v| v.eq_ignore_ascii_case("ON"));
-        Ok(value("wsrep_OSU_method").filter(|m| on && !m.eq_ignore_ascii_case("TOI")))
+        let on = self.wsrep("wsrep_on").await?.is_some_and(|v| v.eq_ignore_ascii_case("ON"));
+        Ok(self.wsrep("wsrep_OSU_method").await?.filter(|m| on && !m.eq_ignore_ascii_case("TOI")))
     }
 
     /// `read_only` stops users who may not bypass it (SUPER or READ_ONLY ADMIN); MySQL's
@@ -221,12 +237,12 @@ impl Backend for MyConn {
     }
 
     async fn release(self) {
-        self.0.close().await;
+        self.conn.close().await;
     }
 
     async fn canceller(&mut self) -> Option<Canceller> {
         let id: u64 = first(&self.rows("SELECT CONNECTION_ID()").await.ok()?)?.trim().parse().ok()?;
-        let pool = self.0.pool();
+        let pool = self.conn.pool();
         Some(Box::new(move || {
             Box::pin(async move {
                 if let Some(mut c) = ServerConn::another(pool).await {
