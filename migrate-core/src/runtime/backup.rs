@@ -3,9 +3,7 @@
 //! `VACUUM INTO`, `pg_dump -Fc`, `mariadb-dump`/`mysqldump --single-transaction`. Named after the
 //! database, the time and the revision it was at, so the right file is easy to find.
 
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-use std::path::Path;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 #[cfg(any(feature = "postgres", feature = "mysql"))]
@@ -36,15 +34,7 @@ impl Backup {
             Dialect::Postgres => "dump",
             Dialect::MySql => "sql",
         };
-        let stem = format!("{name}-{}-at-{at}", timestamp(SystemTime::now()));
-        let mut path = self.dir.join(format!("{stem}.{ext}"));
-        for n in 2.. {
-            if !path.exists() {
-                break;
-            }
-            path = self.dir.join(format!("{stem}-{n}.{ext}"));
-        }
-        path
+        unused(&self.dir, &format!("{name}-{}-at-{at}", timestamp(SystemTime::now())), ext)
     }
 
     /// The URL.
@@ -88,6 +78,18 @@ pub(crate) async fn run_tool(
         }
     }
     Err(last)
+}
+
+/// `dir/stem.ext`, or the first of `dir/stem-2.ext`, `dir/stem-3.ext`… that does not exist.
+fn unused(dir: &Path, stem: &str, ext: &str) -> PathBuf {
+    let mut path = dir.join(format!("{stem}.{ext}"));
+    for n in 2.. {
+        if !path.exists() {
+            break;
+        }
+        path = dir.join(format!("{stem}-{n}.{ext}"));
+    }
+    path
 }
 
 /// The database's name in `url`: the path's last part (a SQLite file's stem).
@@ -136,14 +138,11 @@ mod tests {
     #[test]
     fn a_name_already_taken_gets_a_number() {
         let dir = tempfile::tempdir().unwrap();
-        let b = Backup::new(dir.path(), "sqlite:app.db");
-        let first = b.path(Dialect::Sqlite, &[]);
-        std::fs::write(&first, "").unwrap();
-        let second = b.path(Dialect::Sqlite, &[]);
-        // Unless the clock moved to the next second in between.
-        if second.to_string_lossy().replace("-2.db", ".db") == first.to_string_lossy() {
-            assert!(second.to_string_lossy().ends_with("-at-base-2.db"), "{second:?}");
-        }
-        assert_ne!(first, second);
+        let d = dir.path();
+        assert_eq!(unused(d, "app-at-base", "db"), d.join("app-at-base.db"));
+        std::fs::write(d.join("app-at-base.db"), "").unwrap();
+        assert_eq!(unused(d, "app-at-base", "db"), d.join("app-at-base-2.db"));
+        std::fs::write(d.join("app-at-base-2.db"), "").unwrap();
+        assert_eq!(unused(d, "app-at-base", "db"), d.join("app-at-base-3.db"));
     }
 }
