@@ -89,12 +89,22 @@ pub(crate) struct Early {
 /// The connection and, for an upgrade, the log's last state.
 type Connected = Result<(Db, Option<LastState>), Error>;
 
-/// Keeps a SQLite session's threads on one processor. sqlx runs each SQLite connection on a thread
-/// of its own, which hands every statement's result to the thread awaiting it; on two processors
-/// each hand-off is a wake-up across processors, and on a 2-core machine those cost a quarter of
-/// an upgrade's time. The work is sequential anyway: on one processor a 1,000-revision upgrade
-/// takes about a fifth less time. Only the session is kept there: the files are read and the
-/// connection opened before, on every processor. Where affinity cannot be set, nothing changes.
+/// Keeps a SQLite session's threads on one processor, the awaiting thread yielding to the
+/// connection's. sqlx runs each SQLite connection on a thread of its own, which hands every
+/// statement's result to the thread awaiting it.
+///
+/// - On two processors each hand-off is a wake-up across processors, and on a 2-core machine
+///   those cost a quarter of an upgrade's time. The work is sequential anyway: on one processor a
+///   1,000-revision upgrade takes about a fifth less time.
+/// - On one processor, the awaiting thread, woken by each result, would preempt the connection's
+///   thread at once: two context switches per statement (19 per step, 19,000 for 1,000 steps).
+///   As a batch thread (`SCHED_BATCH`) it is woken without preempting, so the connection's
+///   thread runs a step's statements to the end and the awaiting thread takes their results
+///   together: 2 switches per step, and a fifth less time again.
+///
+/// Only the session is kept there: the files are read and the connection opened before, on every
+/// processor. Where affinity or the policy cannot be set, nothing changes; a process run under
+/// `nice` keeps its policy as it is.
 #[derive(Debug, Clone, Copy)]
 struct Colocate(bool);
 
@@ -105,15 +115,25 @@ impl Colocate {
     }
 
     /// Moves the calling thread, and sqlx's SQLite connection threads, to the processor the
-    /// calling thread is on (threads started later inherit it).
+    /// calling thread is on (threads started later inherit it), and makes the calling thread a
+    /// batch thread.
     fn here(self) {
         #[cfg(target_os = "linux")]
         if self.0 {
             use rustix::thread::{CpuSet, Pid, sched_getcpu, sched_setaffinity};
+            use thread_priority::{NormalThreadSchedulePolicy, ThreadPriority, ThreadPriorityOsValue};
             let mut set = CpuSet::new();
             set.set(sched_getcpu());
             // An affinity the system refuses (a container's CPU set that changed) is only slower.
             let _ = sched_setaffinity(None, &set);
+            // The batch policy at the niceness the thread has (0: setting it changes nothing).
+            if rustix::process::getpriority_process(None) == Ok(0) {
+                let _ = thread_priority::set_thread_priority_and_policy(
+                    thread_priority::thread_native_id(),
+                    ThreadPriority::Os(ThreadPriorityOsValue::default()),
+                    thread_priority::ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch),
+                );
+            }
             let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return };
             for task in tasks.flatten() {
                 // sqlx names them `sqlx-sqlite-worker-N`, which the kernel keeps to 15 bytes.
@@ -382,6 +402,11 @@ mod tests {
             let mine = sched_getaffinity(None).unwrap();
             assert_eq!(mine.count(), 1);
             assert!(sched_getaffinity(Some(tid)).unwrap() == mine, "the connection thread is on the same processor");
+            let policy = thread_priority::thread_schedule_policy().unwrap();
+            let batch =
+                thread_priority::ThreadSchedulePolicy::Normal(thread_priority::NormalThreadSchedulePolicy::Batch);
+            assert_eq!(policy, batch, "the awaiting thread yields to the connection's");
+            assert_eq!(rustix::process::getpriority_process(None).unwrap(), 0, "its niceness is kept");
         })
         .join()
         .unwrap();
