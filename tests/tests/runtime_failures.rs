@@ -258,6 +258,30 @@ async fn all_or_nothing_mysql() {
     all_or_nothing_on(Dialect::MySql).await;
 }
 
+/// A SQLite all-or-nothing run writes its log rows at its end, before the COMMIT: when they fail,
+/// the error names them (not the commit), and the whole run is rolled back.
+#[tokio::test]
+async fn an_all_or_nothing_run_whose_log_rows_fail_names_them_and_changes_nothing() {
+    let t = TestDb::new(Dialect::Sqlite);
+    let db = t.db().await;
+    let closes_the_log = migration(
+        "m2",
+        "m1",
+        "CREATE TRIGGER closed_log BEFORE INSERT ON migrate_log BEGIN SELECT RAISE(ABORT, 'the log is closed'); END;",
+        "DROP TRIGGER closed_log;",
+    );
+    let migrator =
+        Migrator::new(graph(vec![ok_first(), closes_the_log])).with_options(Options::default().all_or_nothing(true));
+    let err = migrator.upgrade(&db, &Target::Head).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Database, "{err}");
+    let text = err.to_string();
+    assert!(text.starts_with("cannot write the run's log rows"), "{text}");
+    assert!(text.contains("the log is closed") && text.contains("nothing changed"), "{text}");
+    assert!(!t.tables().await.contains(&"first_t".to_owned()), "the whole run rolled back");
+    assert!(t.recorded().await.is_empty());
+    db.close().await;
+}
+
 #[tokio::test]
 async fn passwords_never_appear_in_errors() {
     for url in [

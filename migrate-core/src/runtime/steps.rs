@@ -191,7 +191,10 @@ impl Migrator {
         let end = program.end.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>();
         if let Err(f) = conn.batch(&end).await {
             conn.rollback().await;
-            return Err(f.database("cannot commit the run's transaction; nothing changed"));
+            // The run's log rows (SQLite) come before the COMMIT.
+            let what =
+                if f.index + 1 < end.len() { "write the run's log rows" } else { "commit the run's transaction" };
+            return Err(f.database(format!("cannot {what}; the whole run was rolled back, nothing changed")));
         }
         report.current = state::current(&self.graph, &applied);
         report.backup = backup;
