@@ -106,18 +106,18 @@ type Connected = Result<(Db, Option<LastState>), Error>;
 /// processor. Where affinity or the policy cannot be set, nothing changes; a process run under
 /// `nice` keeps its policy as it is.
 #[derive(Debug, Clone, Copy)]
-struct Colocate(bool);
+pub(crate) struct Colocate(bool);
 
 impl Colocate {
     /// Whether the session is a SQLite one; the servers' drivers run on the tokio runtime itself.
-    fn for_url(url: &str) -> Self {
+    pub(crate) fn for_url(url: &str) -> Self {
         Self(url.starts_with("sqlite:"))
     }
 
     /// Moves the calling thread, and sqlx's SQLite connection threads, to the processor the
     /// calling thread is on (threads started later inherit it), and makes the calling thread a
     /// batch thread.
-    fn here(self) {
+    pub(crate) fn here(self) {
         #[cfg(target_os = "linux")]
         if self.0 {
             use rustix::thread::{CpuSet, Pid, sched_getcpu, sched_setaffinity};

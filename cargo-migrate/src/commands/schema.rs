@@ -42,6 +42,8 @@ impl Bench {
         };
         ctx.out.verbose(format!("scratch databases on {}", migrate_core::redact_url(&url)));
         let server = runtime.block_on(Db::connect_existing(&url)).map_err(|e| db::error(e, config))?;
+        // Scratch SQLite databases run one statement after another, as an upgrade does.
+        db::Colocate::for_url(&url).here();
         // Ctrl-C or SIGTERM drops every scratch database before the process ends.
         runtime.spawn(async {
             db::signalled().await;
