@@ -290,3 +290,36 @@ async fn corpus_on_postgres() {
 async fn corpus_on_mariadb() {
     corpus(Dialect::MySql).await;
 }
+
+/// SQLite's schema reads remember each table by its `CREATE` text, and ask the pragmas only about
+/// tables whose text they have not seen: a table altered in place is read afresh (SQLite rewrites
+/// its text), the ones left alone are as before, and a table put back as it was reads as before.
+#[tokio::test]
+async fn sqlite_schema_reads_follow_a_table_altered_in_place() {
+    let test = TestDb::new(Dialect::Sqlite);
+    let db = test.db().await;
+    let options = Options::default();
+    let columns = |s: &Schema, table: &str| -> Vec<String> {
+        let t = s.tables.get(&migrate_core::schema::Name::new(table)).expect(table);
+        t.columns.iter().map(|c| c.name.clone()).collect()
+    };
+    db.run_script("CREATE TABLE a (x INTEGER);\nCREATE TABLE b (y TEXT NOT NULL);", "setup").await.unwrap();
+    let first = db.schema(&options).await.unwrap();
+    assert_eq!(columns(&first, "a"), ["x"]);
+
+    db.run_script("ALTER TABLE a ADD COLUMN z TEXT DEFAULT 'q';", "alter").await.unwrap();
+    let altered = db.schema(&options).await.unwrap();
+    assert_eq!(columns(&altered, "a"), ["x", "z"]);
+    assert_eq!(
+        altered.tables.get(&migrate_core::schema::Name::new("b")),
+        first.tables.get(&migrate_core::schema::Name::new("b"))
+    );
+
+    db.run_script("ALTER TABLE a DROP COLUMN z;\nCREATE UNIQUE INDEX a_x ON a (x);", "back").await.unwrap();
+    let back = db.schema(&options).await.unwrap();
+    assert_eq!(columns(&back, "a"), ["x"]);
+    assert_eq!(back.tables.len(), 2);
+    let a = back.tables.get(&migrate_core::schema::Name::new("a")).unwrap();
+    assert_eq!(a.indexes.len(), 1, "{a:?}");
+    db.close().await;
+}

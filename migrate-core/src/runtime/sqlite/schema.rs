@@ -3,7 +3,8 @@
 //! SQL parser, and every expression respelled by it so that two spellings of one schema compare
 //! equal.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{LazyLock, Mutex};
 
 use sqlparser::ast::{ColumnOption, Statement, TableConstraint};
 use sqlparser::dialect::SQLiteDialect;
@@ -21,12 +22,53 @@ use crate::sql::{Dialect, Options};
 /// autoindexes).
 const NOT_SQLITES: &str = "m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
 
+/// What each object's `CREATE` text gives, kept for the life of the process: a table's
+/// columns, keys and checks, an index's and a view's respelled text. SQLite derives everything
+/// its pragmas say about a table from that text, and rewrites the text on every `ALTER TABLE`,
+/// so one text always gives one result, in any database. The stairway test reads, for every
+/// revision, three schemas that differ from the one before by a table or two; with this, each
+/// read asks the pragmas and the parser only about what changed.
+#[derive(Default)]
+struct Memo {
+    /// Tables by name and `CREATE TABLE` text, as [`Catalogue::table`] builds them.
+    tables: HashMap<(String, String), Table>,
+    /// Respelled statements (indexes) and view queries, by kind and text.
+    texts: HashMap<(&'static str, String), String>,
+}
+
+/// Beyond this many entries the memo starts again empty, so that a process that reads many
+/// different schemas (a long-lived service checking drift) keeps it small.
+const MEMO_LIMIT: usize = 20_000;
+
+static MEMO: LazyLock<Mutex<Memo>> = LazyLock::new(Mutex::default);
+
+/// The memo, or nothing when another thread panicked holding it (then nothing is remembered).
+fn memo() -> Option<std::sync::MutexGuard<'static, Memo>> {
+    MEMO.lock().ok()
+}
+
+/// `derive(sql)`, remembered by `kind` and text.
+fn remembered(kind: &'static str, sql: &str, derive: fn(&str) -> String) -> String {
+    let key = (kind, sql.to_owned());
+    if let Some(text) = memo().and_then(|m| m.texts.get(&key).cloned()) {
+        return text;
+    }
+    let text = derive(sql);
+    if let Some(mut m) = memo() {
+        if m.texts.len() >= MEMO_LIMIT {
+            m.texts.clear();
+        }
+        m.texts.insert(key, text.clone());
+    }
+    text
+}
+
 /// Reads the schema of the `main` database, without the history and log tables.
 ///
-/// Four queries whatever the number of tables (the objects, then every table's columns, unique
-/// constraints and foreign keys through the table-valued pragmas), so that reading a schema of
-/// hundreds of tables, as the stairway test does for every revision, costs no round trip per
-/// table.
+/// At most four queries whatever the number of tables (the objects, then the columns, unique
+/// constraints and foreign keys of every table not read before with the same text, through the
+/// table-valued pragmas), so that reading a schema of hundreds of tables, as the stairway test
+/// does for every revision, costs no round trip per table.
 pub(crate) async fn read(conn: &mut SqliteConn, options: &Options) -> Result<Schema, Failure> {
     let mut schema = Schema::empty(Dialect::Sqlite);
     let objects = conn
@@ -34,24 +76,45 @@ pub(crate) async fn read(conn: &mut SqliteConn, options: &Options) -> Result<Sch
             "SELECT m.type, m.name, m.tbl_name, m.sql FROM sqlite_schema m WHERE {NOT_SQLITES} ORDER BY m.type, m.name"
         ))
         .await?;
-    let mut catalogue = Catalogue::read(conn).await?;
     let skip = |t: &str| options.is_own_table(t);
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    // The tables, each as remembered or still to be read.
+    let mut tables: Vec<(String, String, Option<Table>)> = objects
+        .iter()
+        .filter(|o| text(&o[0]) == "table" && !skip(&text(&o[2])))
+        .map(|o| (text(&o[1]), text(&o[3]), None))
+        .collect();
+    if let Some(m) = memo() {
+        for (name, sql, known) in &mut tables {
+            *known = m.tables.get(&(name.clone(), sql.clone())).cloned();
+        }
+    }
+    let unknown: Vec<&str> = tables.iter().filter(|t| t.2.is_none()).map(|t| t.0.as_str()).collect();
+    if !unknown.is_empty() {
+        let only = (unknown.len() < tables.len()).then_some(unknown.as_slice());
+        let mut catalogue = Catalogue::read(conn, only).await?;
+        let mut m = memo();
+        for (name, sql, known) in &mut tables {
+            if known.is_none() {
+                let t = catalogue.table(name, sql);
+                if let Some(m) = m.as_mut() {
+                    if m.tables.len() >= MEMO_LIMIT {
+                        m.tables.clear();
+                    }
+                    m.tables.insert((name.clone(), sql.clone()), t.clone());
+                }
+                *known = Some(t);
+            }
+        }
+    }
+    for t in tables.into_iter().filter_map(|t| t.2) {
+        schema.tables.insert(t.name.clone(), t);
+    }
     for o in &objects {
         let (kind, name, table, sql) = (text(&o[0]), text(&o[1]), text(&o[2]), text(&o[3]));
-        if skip(&table) {
-            continue;
-        }
-        match kind.as_str() {
-            "table" => {
-                let t = catalogue.table(&name, &sql);
-                schema.tables.insert(t.name.clone(), t);
-            }
-            "view" => {
-                let definition = view_query(&sql);
-                schema.views.insert(Name::new(&name), View { name: Name::new(&name), definition, materialized: false });
-            }
-            _ => {}
+        if kind == "view" && !skip(&table) {
+            let definition = remembered("view", &sql, view_query);
+            schema.views.insert(Name::new(&name), View { name: Name::new(&name), definition, materialized: false });
         }
     }
     for o in &objects {
@@ -60,7 +123,7 @@ pub(crate) async fn read(conn: &mut SqliteConn, options: &Options) -> Result<Sch
         match kind.as_str() {
             "index" if !sql.is_empty() => {
                 let unique = sql.trim_start().to_ascii_uppercase().starts_with("CREATE UNIQUE");
-                let definition = canonical_statement(&sql);
+                let definition = remembered("index", &sql, canonical_statement);
                 let predicate = definition.to_ascii_uppercase().find(" WHERE ").map(|k| definition[k + 7..].to_owned());
                 t.indexes.push(Index {
                     name,
@@ -102,7 +165,15 @@ struct Catalogue {
 }
 
 impl Catalogue {
-    async fn read(conn: &mut SqliteConn) -> Result<Self, Failure> {
+    /// The pragma rows of every table, or of the tables `only` names.
+    async fn read(conn: &mut SqliteConn, only: Option<&[&str]>) -> Result<Self, Failure> {
+        let tables = match only {
+            Some(names) => format!(
+                "{NOT_SQLITES} AND m.name IN ({})",
+                names.iter().map(|n| Dialect::Sqlite.quote_str(n)).collect::<Vec<_>>().join(", ")
+            ),
+            None => NOT_SQLITES.to_owned(),
+        };
         let by_table = |rows: TextRows| {
             let mut out: BTreeMap<String, TextRows> = BTreeMap::new();
             for mut row in rows {
@@ -114,20 +185,20 @@ impl Catalogue {
         let columns = conn
             .rows(&format!(
                 "SELECT m.name, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk, p.hidden \
-                 FROM sqlite_schema m, pragma_table_xinfo(m.name) p WHERE m.type = 'table' AND {NOT_SQLITES} ORDER BY m.name, p.cid"
+                 FROM sqlite_schema m, pragma_table_xinfo(m.name) p WHERE m.type = 'table' AND {tables} ORDER BY m.name, p.cid"
             ))
             .await?;
         let uniques = conn
             .rows(&format!(
                 "SELECT m.name, l.name, i.name \
                  FROM sqlite_schema m, pragma_index_list(m.name) l, pragma_index_info(l.name) i \
-                 WHERE m.type = 'table' AND {NOT_SQLITES} AND l.origin = 'u' ORDER BY m.name, l.name, i.seqno"
+                 WHERE m.type = 'table' AND {tables} AND l.origin = 'u' ORDER BY m.name, l.name, i.seqno"
             ))
             .await?;
         let foreign_keys = conn
             .rows(&format!(
                 "SELECT m.name, f.id, f.\"table\", f.\"from\", f.\"to\", f.on_update, f.on_delete \
-                 FROM sqlite_schema m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table' AND {NOT_SQLITES} ORDER BY m.name, f.id, f.seq"
+                 FROM sqlite_schema m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table' AND {tables} ORDER BY m.name, f.id, f.seq"
             ))
             .await?;
         Ok(Self { columns: by_table(columns), uniques: by_table(uniques), foreign_keys: by_table(foreign_keys) })
