@@ -219,6 +219,38 @@ async fn no_migrations_at_all() {
     assert!(migrate_core::Migrations::EMPTY.upgrade(&db).await.unwrap().steps.is_empty());
 }
 
+/// On SQLite the stairway compares the catalogue's `CREATE` texts before it reads schemas: a
+/// downgrade that restores the schema in other words (a table rebuilt, spelled differently) still
+/// passes, one that leaves an index behind still fails with what it left, and the revision after
+/// it is tested from a clean start.
+#[tokio::test]
+async fn the_stairway_tells_a_respelled_schema_from_a_changed_one() {
+    use migrate_core::StairwayOutcome;
+    let respelled = migration(
+        "m2",
+        "m1",
+        "ALTER TABLE t ADD COLUMN y int;",
+        "CREATE TABLE t_old (x   INT);\nINSERT INTO t_old SELECT x FROM t;\nDROP TABLE t;\nALTER TABLE t_old RENAME TO t;",
+    );
+    let leaky = migration("m3", "m2", "CREATE INDEX t_x ON t (x);", "SELECT 1;");
+    let m = Migrator::new(graph(vec![
+        migration("m1", "", "CREATE TABLE t (x int);", "DROP TABLE t;"),
+        respelled,
+        leaky,
+        migration("m4", "m3", "CREATE TABLE u (z int);", "DROP TABLE u;"),
+    ]));
+    let server = TestDb::new(Dialect::Sqlite);
+    let report = m.stairway(server.db().await, None, None).await.unwrap();
+    let outcomes: Vec<_> = report.steps.iter().map(|s| (s.revision.as_str(), &s.outcome)).collect();
+    assert!(matches!(outcomes[0], ("m1", StairwayOutcome::Clean)), "{outcomes:?}");
+    assert!(matches!(outcomes[1], ("m2", StairwayOutcome::Clean)), "{outcomes:?}");
+    assert!(
+        matches!(outcomes[2], ("m3", StairwayOutcome::LeavesDifferences(d)) if d.iter().any(|l| l.contains("t_x"))),
+        "{outcomes:?}"
+    );
+    assert!(matches!(outcomes[3], ("m4", StairwayOutcome::Clean)), "{outcomes:?}");
+}
+
 /// A `#[test]` proves every downgrade of `migrate!()`'s value: the example app's chain passes,
 /// on SQLite in memory and beside a PostgreSQL database, which stays untouched.
 #[tokio::test]

@@ -89,6 +89,14 @@ pub(crate) trait Backend: Sized + Send {
     /// `options` names.
     fn introspect(&mut self, options: &Options) -> impl Future<Output = Result<Schema, Failure>> + Send;
 
+    /// The catalogue's own text of the schema that [`introspect`](Self::introspect) reads, when
+    /// the schema follows from it entirely, so that two equal texts mean two equal schemas
+    /// (SQLite: every object's `CREATE` statement); `None` where there is no such text.
+    fn catalogue_text(&mut self, options: &Options) -> impl Future<Output = Result<Option<String>, Failure>> + Send {
+        let _ = options;
+        async { Ok(None) }
+    }
+
     /// Creates the history and log tables.
     fn create_tables(&mut self, create: &[String]) -> impl Future<Output = Result<(), Failure>> + Send {
         async move { self.batch(&create.iter().map(String::as_str).collect::<Vec<_>>()).await }

@@ -99,6 +99,12 @@ impl Scratch {
         self.db.schema(options).await
     }
 
+    /// The catalogue's text of the scratch database's schema, where the backend has one
+    /// ([`Db::catalogue_text`]).
+    pub(crate) async fn catalogue_text(&self, options: &Options) -> Result<Option<String>, Error> {
+        self.db.catalogue_text(options).await
+    }
+
     /// Closes and drops the database.
     pub async fn drop(self) {
         self.db.close().await;
@@ -162,6 +168,16 @@ impl Db {
         use super::backend::Backend;
         super::backend::on_backend!(self, pooled, c => c.introspect(options).await.map_err(|f| Error::Scratch {
             context: "reading the schema from the catalogue".to_owned(),
+            message: f.message,
+        }))
+    }
+
+    /// The catalogue's text of this database's schema, when the backend has one from which the
+    /// schema follows entirely (see [`Backend::catalogue_text`](super::backend::Backend)).
+    pub(crate) async fn catalogue_text(&self, options: &Options) -> Result<Option<String>, Error> {
+        use super::backend::Backend;
+        super::backend::on_backend!(self, pooled, c => c.catalogue_text(options).await.map_err(|f| Error::Scratch {
+            context: "reading the catalogue".to_owned(),
             message: f.message,
         }))
     }

@@ -122,7 +122,7 @@ impl Migrator {
             quiet.apply_each(scratch.db(), order[..first.min(order.len())].iter().map(|&j| id(j))).await?;
             // The schema the scratch database has now, when known: each stair ends where the next
             // starts, so it is read once per stair rather than twice.
-            let mut known: Option<Schema> = None;
+            let mut known: Option<Seen> = None;
             for (k, &i) in order.iter().enumerate().take(last + 1).skip(first) {
                 let m = self.graph.migration(i);
                 let outcome = match quiet.step(&scratch, m.revision.as_str(), &m.down, known.take()).await {
@@ -157,36 +157,63 @@ impl Migrator {
 
     /// One stair: read (unless `before` is already known), up, read, down, compare, up,
     /// compare. Returns the outcome and, when the stair ends with the revision applied, the
-    /// schema it ends with.
+    /// schema it ends with. A comparison whose catalogue texts are equal needs no schema read.
     async fn step(
         &self,
         scratch: &Scratch,
         revision: &str,
         down: &Down,
-        before: Option<Schema>,
-    ) -> Result<(StairwayOutcome, Option<Schema>), Error> {
+        before: Option<Seen>,
+    ) -> Result<(StairwayOutcome, Option<Seen>), Error> {
         let options = &self.options;
         let before = match before {
             Some(known) => known,
-            None => scratch.schema(options).await?,
+            None => Seen::read(scratch, options).await?,
         };
         self.upgrade(scratch.db(), &Target::Revision(revision.to_owned())).await?;
-        let after = scratch.schema(options).await?;
+        let after = Seen::read(scratch, options).await?;
         if let Down::Irreversible { reason } = down {
             return Ok((StairwayOutcome::Skipped { reason: reason.clone() }, Some(after)));
         }
         self.revert(scratch.db(), revision).await?;
-        let reverted = scratch.schema(options).await?;
-        let left = diff(&reverted, &before);
-        if !left.is_empty() {
-            return Ok((StairwayOutcome::LeavesDifferences(left.differences()), None));
+        let text = scratch.catalogue_text(options).await?;
+        if !before.is(&text) {
+            let left = diff(&scratch.schema(options).await?, &before.schema);
+            if !left.is_empty() {
+                return Ok((StairwayOutcome::LeavesDifferences(left.differences()), None));
+            }
         }
         self.upgrade(scratch.db(), &Target::Revision(revision.to_owned())).await?;
+        let text = scratch.catalogue_text(options).await?;
+        if after.is(&text) {
+            return Ok((StairwayOutcome::Clean, Some(after)));
+        }
         let again = scratch.schema(options).await?;
-        let changed = diff(&again, &after);
+        let changed = diff(&again, &after.schema);
         if !changed.is_empty() {
             return Ok((StairwayOutcome::NotRepeatable(changed.differences()), None));
         }
-        Ok((StairwayOutcome::Clean, Some(again)))
+        Ok((StairwayOutcome::Clean, Some(Seen { schema: again, text })))
+    }
+}
+
+/// A schema the stairway read, with the catalogue's text it follows from, where the backend has
+/// one ([`Scratch::catalogue_text`]).
+struct Seen {
+    schema: Schema,
+    text: Option<String>,
+}
+
+impl Seen {
+    /// Reads the scratch database's catalogue text and schema.
+    async fn read(scratch: &Scratch, options: &crate::sql::Options) -> Result<Self, Error> {
+        let text = scratch.catalogue_text(options).await?;
+        Ok(Self { schema: scratch.schema(options).await?, text })
+    }
+
+    /// Whether a database whose catalogue text is `text` has this schema, as far as the texts
+    /// tell: equal texts mean equal schemas; otherwise (or without texts) only a read can tell.
+    fn is(&self, text: &Option<String>) -> bool {
+        self.text.is_some() && self.text == *text
     }
 }

@@ -127,6 +127,13 @@ impl Backend for SqliteConn {
         schema::read(self, options)
     }
 
+    fn catalogue_text(
+        &mut self,
+        options: &crate::sql::Options,
+    ) -> impl Future<Output = Result<Option<String>, Failure>> + Send {
+        schema::catalogue_text(self, options)
+    }
+
     const DIALECT: Dialect = Dialect::Sqlite;
 
     const SESSION_LOCK_ONLY: bool = true;

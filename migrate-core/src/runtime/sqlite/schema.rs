@@ -71,11 +71,7 @@ fn remembered(kind: &'static str, sql: &str, derive: fn(&str) -> String) -> Stri
 /// does for every revision, costs no round trip per table.
 pub(crate) async fn read(conn: &mut SqliteConn, options: &Options) -> Result<Schema, Failure> {
     let mut schema = Schema::empty(Dialect::Sqlite);
-    let objects = conn
-        .rows(&format!(
-            "SELECT m.type, m.name, m.tbl_name, m.sql FROM sqlite_schema m WHERE {NOT_SQLITES} ORDER BY m.type, m.name"
-        ))
-        .await?;
+    let objects = objects(conn).await?;
     let skip = |t: &str| options.is_own_table(t);
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     // The tables, each as remembered or still to be read.
@@ -155,6 +151,32 @@ pub(crate) async fn read(conn: &mut SqliteConn, options: &Options) -> Result<Sch
         t.normalize();
     }
     Ok(schema)
+}
+
+/// Every object's type, name, table and `CREATE` text, SQLite's own left out, in a fixed order.
+async fn objects(conn: &mut SqliteConn) -> Result<TextRows, Failure> {
+    conn.rows(&format!(
+        "SELECT m.type, m.name, m.tbl_name, m.sql FROM sqlite_schema m WHERE {NOT_SQLITES} ORDER BY m.type, m.name"
+    ))
+    .await
+}
+
+/// The `CREATE` text of every object [`read`] reads (the history and log tables left out), one
+/// object per line: everything a schema read finds follows from it.
+pub(crate) async fn catalogue_text(conn: &mut SqliteConn, options: &Options) -> Result<Option<String>, Failure> {
+    let mut text = String::new();
+    for o in objects(conn).await? {
+        if o.get(2).and_then(Option::as_deref).is_some_and(|t| options.is_own_table(t)) {
+            continue;
+        }
+        for cell in &o {
+            // A NUL cannot be part of SQLite's text, so it separates the cells unambiguously.
+            text.push_str(cell.as_deref().unwrap_or(""));
+            text.push('\0');
+        }
+        text.push('\n');
+    }
+    Ok(Some(text))
 }
 
 /// The pragma rows of every table, each set keyed by table name, in the tables' order.
