@@ -152,3 +152,35 @@ fn a_failed_run_still_says_where_its_backup_went() {
         assert!(run.stdout.contains("\"backup\"") && !run.stdout.contains("\"backup\":null"), "{what}: {}", run.stdout);
     }
 }
+
+#[test]
+fn a_run_whose_bookkeeping_fails_still_says_what_it_did_and_where_its_backup_went() {
+    // The last revision's own statements run, but its log row cannot be written: step by step
+    // the revision before it stays applied and is reported; all-or-nothing nothing is.
+    for (args, what) in [(&[][..], "step by step"), (&["--all-or-nothing"][..], "all-or-nothing")] {
+        let pkg = Package::initialised();
+        pkg.revision("a1a1a1a1a1a1", "users", "CREATE TABLE users (id int);", "DROP TABLE users;", &[]);
+        pkg.run(&["upgrade"]).ok();
+        pkg.revision("b2b2b2b2b2b2", "email", "ALTER TABLE users ADD email text;", "SELECT 1;", &[]);
+        pkg.revision(
+            "c3c3c3c3c3c3",
+            "closes the log",
+            "CREATE TRIGGER closed BEFORE INSERT ON migrate_log BEGIN SELECT RAISE(ABORT, 'the log is closed'); END;",
+            "DROP TRIGGER closed;",
+            &[],
+        );
+        let backups = tempfile::tempdir().unwrap();
+        let mut all = vec!["upgrade", "--backup", backups.path().to_str().unwrap()];
+        all.extend_from_slice(args);
+        let run = pkg.run(&all);
+        run.code(1);
+        let written = files(backups.path());
+        assert_eq!(written.len(), 1, "{what}: {written:?}");
+        assert!(run.stdout.contains("Backed up to ") && run.stdout.contains(&written[0]), "{what}: {}", run.stdout);
+        assert!(run.stderr.contains("the log is closed"), "{what}: {}", run.stderr);
+        assert_eq!(run.stdout.contains("b2b2b2b2b2b2"), args.is_empty(), "{what}: {}", run.stdout);
+        let current = pkg.run(&["current"]);
+        assert_eq!(current.stdout.contains("b2b2b2b2b2b2"), args.is_empty(), "{what}: {}", current.stdout);
+        assert!(!current.stdout.contains("c3c3c3c3c3c3"), "{what}: {}", current.stdout);
+    }
+}

@@ -277,6 +277,8 @@ async fn an_all_or_nothing_run_whose_log_rows_fail_names_them_and_changes_nothin
     let text = err.to_string();
     assert!(text.starts_with("cannot write the run's log rows"), "{text}");
     assert!(text.contains("the log is closed") && text.contains("nothing changed"), "{text}");
+    let partial = err.partial().expect("the error says what the run had done");
+    assert!(partial.steps.is_empty() && partial.current.is_empty(), "{partial:?}");
     assert!(!t.tables().await.contains(&"first_t".to_owned()), "the whole run rolled back");
     assert!(t.recorded().await.is_empty());
     db.close().await;

@@ -345,6 +345,9 @@ pub enum Error {
         /// The driver's error, for callers that inspect it (`sqlx::Error::as_database_error`).
         #[source]
         source: Option<sqlx::Error>,
+        /// When it stopped a run that had begun: what the run had completed (and recorded)
+        /// before, and where its backup went.
+        report: Option<Box<Report>>,
     },
 }
 
@@ -434,6 +437,7 @@ impl Error {
             Self::Statement { report, .. } | Self::Cancelled { report, .. } | Self::LockLost { report, .. } => {
                 Some(report.as_ref())
             }
+            Self::Database { report, .. } => report.as_deref(),
             _ => None,
         }
     }

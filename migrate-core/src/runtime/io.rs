@@ -7,6 +7,7 @@ use sqlx::Row;
 use sqlx::error::ErrorKind as SqlxKind;
 
 use super::error::Error;
+use super::report::Report;
 
 /// Rows with every column read as text (`None` for NULL).
 pub(crate) type TextRows = Vec<Vec<Option<String>>>;
@@ -58,7 +59,17 @@ impl Failure {
 
     /// The failure as an error, with what was being done.
     pub fn database(self, context: impl Into<String>) -> Error {
-        Error::Database { context: context.into(), message: self.message, source: self.source }
+        Error::Database { context: context.into(), message: self.message, source: self.source, report: None }
+    }
+
+    /// The failure as an error that stopped a run, with what the run had done before it.
+    pub fn stopped(self, context: impl Into<String>, report: Report) -> Error {
+        Error::Database {
+            context: context.into(),
+            message: self.message,
+            source: self.source,
+            report: Some(Box::new(report)),
+        }
     }
 }
 

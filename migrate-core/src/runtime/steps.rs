@@ -120,11 +120,12 @@ impl Migrator {
             };
         }
         if origin == Origin::Bookkeeping && f.aftermath != Aftermath::Dirty {
-            return f.failure.database(format!(
+            let context = format!(
                 "cannot update the history and log tables while running `{}`; {}",
                 m.revision,
                 f.aftermath.describe(program.step.direction)
-            ));
+            );
+            return f.failure.stopped(context, report);
         }
         Error::Statement {
             revision: m.revision.clone(),
@@ -160,7 +161,10 @@ impl Migrator {
         });
         self.announce(&program.begin);
         let begin = program.begin.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>();
-        conn.batch(&begin).await.map_err(|f| self.busy_or::<B>(f, "cannot start the run's transaction"))?;
+        if let Err(f) = conn.batch(&begin).await {
+            let timeout = busy(&f, B::DIALECT, self.options.lock_timeout);
+            return Err(timeout.unwrap_or_else(|| f.stopped("cannot start the run's transaction", *untouched())));
+        }
         let mut report = Report::default();
         for (position, step) in program.steps.iter().enumerate() {
             self.started(step.step, position, program.steps.len(), step);
@@ -194,7 +198,9 @@ impl Migrator {
             // The run's log rows (SQLite) come before the COMMIT.
             let what =
                 if f.index + 1 < end.len() { "write the run's log rows" } else { "commit the run's transaction" };
-            return Err(f.database(format!("cannot {what}; the whole run was rolled back, nothing changed")));
+            return Err(
+                f.stopped(format!("cannot {what}; the whole run was rolled back, nothing changed"), *untouched())
+            );
         }
         report.current = state::current(&self.graph, &applied);
         report.backup = backup;
