@@ -353,6 +353,51 @@ async fn sqlite_lock_is_reported_when_another_writer_holds_it() {
     assert_eq!(t.recorded().await, ["m1"]);
 }
 
+/// A step that waits out the lock timeout behind another writer stops the run with what it had
+/// done: the steps before it stay applied, and the error's report says which.
+#[tokio::test]
+async fn a_step_that_times_out_behind_another_writer_reports_what_the_run_had_done() {
+    use std::sync::{Arc, Mutex, mpsc};
+    let t = TestDb::new(Dialect::Sqlite);
+    let db = t.db().await;
+    // Once `m1` is done, another connection takes the write lock until the test releases it.
+    let (release, released) = mpsc::channel::<()>();
+    let released = Mutex::new(Some(released));
+    let holder: Arc<Mutex<Option<std::thread::JoinHandle<()>>>> = Arc::default();
+    let (url, hold) = (t.url.clone(), holder.clone());
+    let hook = move |event: &migrate_core::Event| {
+        let migrate_core::Event::Finished { revision, .. } = event else { return };
+        let Some(released) = released.lock().unwrap().take().filter(|_| revision == "m1") else { return };
+        let (held, holding) = mpsc::channel();
+        let url = url.clone();
+        *hold.lock().unwrap() = Some(std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                use sqlx::Connection;
+                let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                sqlx::raw_sql("BEGIN IMMEDIATE").execute(&mut c).await.unwrap();
+                held.send(()).unwrap();
+                released.recv().unwrap();
+                sqlx::raw_sql("COMMIT").execute(&mut c).await.unwrap();
+            });
+        }));
+        holding.recv().unwrap();
+    };
+    let second = migration("m2", "m1", "CREATE TABLE second_t (id INT);", "DROP TABLE second_t;");
+    let m = Migrator::new(graph(vec![ok_first(), second]))
+        .with_options(Options::default().lock_timeout(std::time::Duration::from_millis(300)).on_event(hook));
+    let err = m.upgrade(&db, &Target::Head).await.unwrap_err();
+    release.send(()).unwrap();
+    holder.lock().unwrap().take().expect("the lock was taken after m1").join().unwrap();
+    assert_eq!(err.kind(), ErrorKind::Lock, "{err}");
+    let partial = err.partial().expect("the error says what the run had done");
+    let done: Vec<&str> = partial.steps.iter().map(|s| s.revision.as_str()).collect();
+    assert_eq!((done, partial.current.clone()), (vec!["m1"], vec!["m1".to_owned()]));
+    assert_eq!(t.recorded().await, ["m1"]);
+    m.upgrade(&db, &Target::Head).await.unwrap();
+    assert_eq!(t.recorded().await, ["m1", "m2"]);
+}
+
 #[tokio::test]
 async fn sqlite_run_lock_times_out_naming_its_holder_and_is_free_once_released() {
     use std::io::Write;

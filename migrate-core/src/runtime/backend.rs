@@ -159,7 +159,7 @@ pub(crate) fn sqls(statements: &[Stmt]) -> Vec<&str> {
 
 /// Whether `failure` is SQLite's busy timeout, turned into the lock error it means.
 pub(crate) fn busy(failure: &Failure, dialect: Dialect, waited: Duration) -> Option<Error> {
-    (failure.kind == FailureKind::Busy).then_some(Error::LockTimeout { dialect, waited, holder: None })
+    (failure.kind == FailureKind::Busy).then_some(Error::LockTimeout { dialect, waited, holder: None, report: None })
 }
 
 /// Runs `$body` with `$c` bound to a backend connection of `$db`, made by `$make` (`for_run`

@@ -180,6 +180,9 @@ pub enum Error {
         waited: Duration,
         /// Who holds it, when the backend can tell.
         holder: Option<String>,
+        /// When it stopped a run that had begun (a step waited for the database's write lock):
+        /// what the run had completed before, and where its backup went.
+        report: Option<Box<Report>>,
     },
     /// The run's lock-table claim was taken over while it worked (its heartbeat could not renew
     /// it in time); it stopped before its next step.
@@ -431,13 +434,22 @@ impl Error {
         }
     }
 
+    /// This error as the end of a run that had begun: a database error or a lock timeout then
+    /// carries what the run had done (the other errors of a run carry it already).
+    pub(crate) fn stopping(mut self, done: Report) -> Self {
+        if let Self::Database { report, .. } | Self::LockTimeout { report, .. } = &mut self {
+            *report = Some(Box::new(done));
+        }
+        self
+    }
+
     /// What a run that stopped part-way had applied (and recorded) before it stopped.
     pub fn partial(&self) -> Option<&Report> {
         match self {
             Self::Statement { report, .. } | Self::Cancelled { report, .. } | Self::LockLost { report, .. } => {
                 Some(report.as_ref())
             }
-            Self::Database { report, .. } => report.as_deref(),
+            Self::Database { report, .. } | Self::LockTimeout { report, .. } => report.as_deref(),
             _ => None,
         }
     }

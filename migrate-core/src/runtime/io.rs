@@ -64,12 +64,7 @@ impl Failure {
 
     /// The failure as an error that stopped a run, with what the run had done before it.
     pub fn stopped(self, context: impl Into<String>, report: Report) -> Error {
-        Error::Database {
-            context: context.into(),
-            message: self.message,
-            source: self.source,
-            report: Some(Box::new(report)),
-        }
+        self.database(context).stopping(report)
     }
 }
 

@@ -94,7 +94,7 @@ impl Migrator {
         report: Report,
     ) -> Error {
         if let Some(e) = busy(&f.failure, B::DIALECT, self.options.lock_timeout) {
-            return e;
+            return e.stopping(report);
         }
         let m = self.graph.migration(program.step.index);
         let failed = program.statements().nth(f.at);
@@ -162,8 +162,9 @@ impl Migrator {
         self.announce(&program.begin);
         let begin = program.begin.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>();
         if let Err(f) = conn.batch(&begin).await {
-            let timeout = busy(&f, B::DIALECT, self.options.lock_timeout);
-            return Err(timeout.unwrap_or_else(|| f.stopped("cannot start the run's transaction", *untouched())));
+            let e = busy(&f, B::DIALECT, self.options.lock_timeout)
+                .unwrap_or_else(|| f.database("cannot start the run's transaction"));
+            return Err(e.stopping(*untouched()));
         }
         let mut report = Report::default();
         for (position, step) in program.steps.iter().enumerate() {

@@ -172,7 +172,7 @@ impl Backend for MyConn {
             return Ok(());
         }
         let holder = self.holder(&name).await;
-        Err(Error::LockTimeout { dialect: Dialect::MySql, waited: timeout, holder })
+        Err(Error::LockTimeout { dialect: Dialect::MySql, waited: timeout, holder, report: None })
     }
 
     /// `GET_LOCK` is local to one node of a Galera cluster (MariaDB lists it among the explicit

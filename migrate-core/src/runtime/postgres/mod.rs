@@ -106,7 +106,7 @@ impl Backend for PgConn {
             Err(f) if f.kind == FailureKind::Busy => {
                 let _ = self.batch(&["RESET lock_timeout"]).await;
                 let holder = self.holder(key).await;
-                Err(Error::LockTimeout { dialect: Dialect::Postgres, waited: timeout, holder })
+                Err(Error::LockTimeout { dialect: Dialect::Postgres, waited: timeout, holder, report: None })
             }
             Err(f) => Err(f.database("cannot take the PostgreSQL advisory lock")),
         }

@@ -106,7 +106,7 @@ impl SqliteConn {
                 Err(std::fs::TryLockError::WouldBlock) => {
                     let holder =
                         std::fs::read_to_string(&path).ok().map(|h| format!("{} (lock file {path})", h.trim()));
-                    return Err(Error::LockTimeout { dialect: Dialect::Sqlite, waited: timeout, holder });
+                    return Err(Error::LockTimeout { dialect: Dialect::Sqlite, waited: timeout, holder, report: None });
                 }
                 Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
             }
