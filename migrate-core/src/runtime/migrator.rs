@@ -329,8 +329,13 @@ impl Migrator {
             return self.run_judged(conn, tables, op, claim, &view.rows).await;
         };
         let mut report = self.on_graph(expanded).run_judged(conn, tables, op, claim, &view.rows).await?;
-        let view = state::squashed(&self.graph, self.read_state(conn, tables).await?)?;
-        self.record_squashes(conn, tables, claim, &view).await?;
+        let squashed = async {
+            let view = state::squashed(&self.graph, self.read_state(conn, tables).await?)?;
+            self.record_squashes(conn, tables, claim, &view).await?;
+            Ok::<_, Error>(view)
+        };
+        // The run's steps are applied and recorded whatever happens to the squash records.
+        let view = squashed.await.map_err(|e| e.stopping(report.clone()))?;
         if view.expanded.is_none() {
             report.current = state::current(&self.graph, &state::judge(&self.graph, &view.rows).applied);
         }

@@ -162,21 +162,22 @@ async fn objects(conn: &mut SqliteConn) -> Result<TextRows, Failure> {
 }
 
 /// The `CREATE` text of every object [`read`] reads (the history and log tables left out), one
-/// object per line: everything a schema read finds follows from it.
+/// object per line: everything a schema read finds follows from it. SQLite joins the lines, so
+/// the text comes back as one value however many objects there are.
 pub(crate) async fn catalogue_text(conn: &mut SqliteConn, options: &Options) -> Result<Option<String>, Failure> {
-    let mut text = String::new();
-    for o in objects(conn).await? {
-        if o.get(2).and_then(Option::as_deref).is_some_and(|t| options.is_own_table(t)) {
-            continue;
-        }
-        for cell in &o {
-            // A NUL cannot be part of SQLite's text, so it separates the cells unambiguously.
-            text.push_str(cell.as_deref().unwrap_or(""));
-            text.push('\0');
-        }
-        text.push('\n');
-    }
-    Ok(Some(text))
+    let own = [&options.history_table, &options.log_table, &format!("{}_lock", options.history_table)]
+        .map(|t| Dialect::Sqlite.quote_str(t))
+        .join(", ");
+    // A NUL cannot be part of SQLite's text, so it separates the cells unambiguously.
+    let rows = conn
+        .rows(&format!(
+            "SELECT group_concat(m.type || char(0) || m.name || char(0) || m.tbl_name || char(0) || \
+             coalesce(m.sql, '') || char(0), char(10) ORDER BY m.type, m.name) \
+             FROM sqlite_schema m WHERE {NOT_SQLITES} AND m.tbl_name NOT IN ({own})"
+        ))
+        .await?;
+    let joined = rows.into_iter().next().and_then(|row| row.into_iter().next()).flatten();
+    Ok(Some(joined.unwrap_or_default()))
 }
 
 /// The pragma rows of every table, each set keyed by table name, in the tables' order.
