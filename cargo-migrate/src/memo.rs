@@ -59,10 +59,7 @@ pub(crate) fn remember(dir: &Path, memo: &Memo) {
     if memo.warnings.iter().chain(std::iter::once(&memo.target)).any(|w| w.contains('\n')) {
         return;
     }
-    let Some(parent) = path.parent() else { return };
-    if std::fs::create_dir_all(parent).is_err() {
-        return;
-    }
+    // Its directory was made when the run found the memo keepable (`keepable`).
     // Written aside and renamed, so a reader never sees half a memo.
     let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
     if std::fs::write(&tmp, render(memo)).is_ok() && std::fs::rename(&tmp, &path).is_err() {

@@ -22,10 +22,8 @@ impl Project {
     /// Reads and validates the migrations directory (heads are not checked here), with the
     /// files there that are not migrations (see [`migrate_core::Listing::skipped`]).
     pub(crate) fn load(config: Config) -> Result<(Self, Vec<String>), CliError> {
-        let migrate_core::Listing { files, skipped } = read_files(&config)?;
-        let graph = migrate_core::load_files(&files)
-            .map_err(|problems| broken_chain(&config.migrations_display, problems, &files))?
-            .into();
+        let migrate_core::Loaded { listing: migrate_core::Listing { files, skipped }, graph } = read_files(&config)?;
+        let graph = graph.map_err(|problems| broken_chain(&config.migrations_display, problems, &files))?.into();
         Ok((Self { config, graph, files }, skipped))
     }
 
@@ -67,12 +65,13 @@ impl Project {
     }
 }
 
-/// Reads every migration file, turning a missing directory into a clear configuration error.
-pub(crate) fn read_files(config: &Config) -> Result<migrate_core::Listing, CliError> {
+/// Reads and parses every migration file, turning a missing directory into a clear configuration
+/// error.
+fn read_files(config: &Config) -> Result<migrate_core::Loaded, CliError> {
     if !config.migrations_dir.is_dir() {
         return Err(CliError::MissingDirectory { path: config.migrations_display.clone() });
     }
-    migrate_core::read_listing(&config.migrations_dir, &config.migrations_display).map_err(|p| match p.kind {
+    migrate_core::load_listing(&config.migrations_dir, &config.migrations_display).map_err(|p| match p.kind {
         ProblemKind::MissingDirectory { .. } => CliError::MissingDirectory { path: config.migrations_display.clone() },
         _ => broken_chain(&config.migrations_display, p.into(), &[]),
     })

@@ -52,7 +52,9 @@ pub use rebase::{RebaseError, rewrite_down_revision};
 #[cfg(feature = "runtime")]
 pub use runtime::*;
 pub use secret::{password_needs_encoding, redact_url, scrub_url, split_password, url_passwords};
-pub use source::{Listing, SourceFile, fingerprint, load_dir, load_files, read_dir, read_listing};
+pub use source::{
+    Listing, Loaded, SourceFile, fingerprint, load_dir, load_files, load_listing, read_dir, read_listing,
+};
 pub use sql::{Event, LockMode, Options};
 pub use squash::{Squash, SquashError};
 pub use target::{Range, Target, TargetParseError};

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::graph::RevisionGraph;
+use crate::migration::Migration;
 use crate::parse::parse_bytes;
 use crate::problem::{Location, Problem, ProblemKind, Problems};
 
@@ -32,27 +33,22 @@ pub fn read_dir(dir: &Path, display_dir: &str) -> Result<Vec<SourceFile>, Proble
 pub fn fingerprint(dir: &Path) -> Option<String> {
     #[cfg(unix)]
     {
+        use rustix::fs::{AtFlags, Mode, OFlags};
         use sha2::{Digest, Sha256};
-        use std::os::unix::fs::MetadataExt;
-        let mut entries: Vec<(std::ffi::OsString, std::fs::Metadata)> = std::fs::read_dir(dir)
-            .ok()?
-            .map(|e| e.and_then(|e| Ok((e.file_name(), e.metadata()?))))
-            .collect::<Result<_, _>>()
-            .ok()?;
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let fd = rustix::fs::open(dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+        let mut names: Vec<std::ffi::OsString> =
+            std::fs::read_dir(dir).ok()?.map(|e| e.map(|e| e.file_name())).collect::<Result<_, _>>().ok()?;
+        names.sort();
+        // One system call per entry, relative to the directory, spread over the cores.
+        let stats = in_parallel(names.iter().collect(), |name: &std::ffi::OsString| {
+            rustix::fs::statat(&fd, name.as_os_str(), AtFlags::SYMLINK_NOFOLLOW).ok().map(|s| stat_fields(&s))
+        });
+        let own = stat_fields(&rustix::fs::fstat(&fd).ok()?);
         let mut hash = Sha256::new();
-        let own = std::fs::metadata(dir).ok()?;
-        for (name, m) in std::iter::once((std::ffi::OsString::new(), own)).chain(entries) {
-            hash.update(name.as_encoded_bytes());
-            for n in [
-                m.len(),
-                m.mtime() as u64,
-                m.mtime_nsec() as u64,
-                m.ctime() as u64,
-                m.ctime_nsec() as u64,
-                m.ino(),
-                m.dev(),
-            ] {
+        let entries = names.iter().map(|n| n.as_encoded_bytes()).zip(stats);
+        for (name, fields) in std::iter::once((&b""[..], Some(own))).chain(entries) {
+            hash.update(name);
+            for n in fields? {
                 hash.update(n.to_le_bytes());
             }
             hash.update([0xff]);
@@ -64,6 +60,21 @@ pub fn fingerprint(dir: &Path) -> Option<String> {
         let _ = dir;
         None
     }
+}
+
+/// What a fingerprint takes of an entry: size, modification and change times, inode, device.
+#[cfg(unix)]
+#[allow(clippy::unnecessary_cast)] // the fields' types differ between systems
+fn stat_fields(s: &rustix::fs::Stat) -> [u64; 7] {
+    [
+        s.st_size as u64,
+        s.st_mtime as u64,
+        s.st_mtime_nsec as u64,
+        s.st_ctime as u64,
+        s.st_ctime_nsec as u64,
+        s.st_ino as u64,
+        s.st_dev as u64,
+    ]
 }
 
 /// What one reading of a migrations directory found.
@@ -78,6 +89,44 @@ pub struct Listing {
 
 /// [`read_dir`], also naming the files it skipped, from the same one listing of `dir`.
 pub fn read_listing(dir: &Path, display_dir: &str) -> Result<Listing, Problem> {
+    let (found, skipped) = list(dir, display_dir)?;
+    let opener = Opener::new(dir);
+    let files = in_parallel(found, |entry| opener.source(entry)).into_iter().collect::<Result<_, _>>()?;
+    Ok(Listing { files, skipped })
+}
+
+/// A migrations directory read and parsed: [`read_listing`] and [`load_files`] in one pass.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The files read, and those skipped.
+    pub listing: Listing,
+    /// The graph the files make, or every problem found in them (as [`load_files`] gives).
+    pub graph: Result<RevisionGraph, Problems>,
+}
+
+/// Reads and parses the migrations in `dir` in one pass: each file is parsed by the thread that
+/// read it, while its bytes are at hand. Only a directory or file that cannot be read is an
+/// error here; what the files say is judged in [`Loaded::graph`].
+pub fn load_listing(dir: &Path, display_dir: &str) -> Result<Loaded, Problem> {
+    let (found, skipped) = list(dir, display_dir)?;
+    let opener = Opener::new(dir);
+    let read_and_parse = |entry| {
+        let file = opener.source(entry)?;
+        let parsed = parse_bytes(&file.display, &file.bytes);
+        Ok((file, parsed))
+    };
+    let (files, parsed): (Vec<_>, Vec<_>) =
+        in_parallel(found, read_and_parse).into_iter().collect::<Result<Vec<_>, Problem>>()?.into_iter().unzip();
+    let graph = assemble(&files, parsed);
+    Ok(Loaded { listing: Listing { files, skipped }, graph })
+}
+
+/// A listed file: its path, and how it is shown.
+type Entry = (PathBuf, String);
+
+/// The `*.sql` files directly inside `dir` (path, and as shown), and the other files there
+/// that are not hidden (as shown), both sorted: one listing of the directory.
+fn list(dir: &Path, display_dir: &str) -> Result<(Vec<Entry>, Vec<String>), Problem> {
     let dir_problem =
         |reason: String| Problem::new(ProblemKind::MissingDirectory { reason }, Location::new(display_dir, 1, 1));
     let entries = std::fs::read_dir(dir).map_err(|e| dir_problem(format!("{}: {e}", dir.display())))?;
@@ -113,15 +162,7 @@ pub fn read_listing(dir: &Path, display_dir: &str) -> Result<Listing, Problem> {
     }
     found.sort_by(|a, b| a.1.cmp(&b.1));
     skipped.sort();
-    let opener = Opener::new(dir);
-    let read = |(path, display): (PathBuf, String)| {
-        let bytes = opener.read(&path).map_err(|e| {
-            Problem::new(ProblemKind::Unreadable { reason: e.to_string() }, Location::new(&display, 1, 1))
-        })?;
-        Ok(SourceFile { path, display, bytes })
-    };
-    let files = in_parallel(found, read).into_iter().collect::<Result<_, _>>()?;
-    Ok(Listing { files, skipped })
+    Ok((found, skipped))
 }
 
 /// Opens the files of one directory: relative to the directory's descriptor where the system
@@ -144,6 +185,16 @@ impl Opener {
         {
             let _ = dir;
             Self {}
+        }
+    }
+
+    /// The listed file `(path, shown)`, read.
+    fn source(&self, (path, display): Entry) -> Result<SourceFile, Problem> {
+        match self.read(&path) {
+            Ok(bytes) => Ok(SourceFile { path, display, bytes }),
+            Err(e) => {
+                Err(Problem::new(ProblemKind::Unreadable { reason: e.to_string() }, Location::new(&display, 1, 1)))
+            }
         }
     }
 
@@ -181,9 +232,13 @@ fn read_file(mut file: std::fs::File) -> std::io::Result<Vec<u8>> {
 
 /// `f` over `items` on the machine's cores (in order), when there are enough items for threads
 /// to pay off; a chain of a thousand revisions is read and parsed in a fraction of the time.
+/// The calling thread takes the last share itself.
 fn in_parallel<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
     const PER_THREAD: usize = 128;
-    let threads = std::thread::available_parallelism().map_or(1, usize::from).min(items.len() / PER_THREAD);
+    // Asked once: the answer costs a dozen system calls (the cgroup's quota) on Linux.
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let threads = cores.min(items.len() / PER_THREAD);
     if threads <= 1 {
         return items.into_iter().map(f).collect();
     }
@@ -193,12 +248,17 @@ fn in_parallel<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync) -> Ve
     for _ in 0..threads {
         chunks.push(items.by_ref().take(chunk).collect::<Vec<T>>());
     }
+    let own = chunks.pop().unwrap_or_default();
     let f = &f;
     std::thread::scope(|scope| {
         let handles: Vec<_> =
             chunks.into_iter().map(|c| scope.spawn(move || c.into_iter().map(f).collect::<Vec<U>>())).collect();
+        let last: Vec<U> = own.into_iter().map(f).collect();
         // A panic in `f` is a bug; it propagates as it would without threads.
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+        let mut out: Vec<U> =
+            handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect();
+        out.extend(last);
+        out
     })
 }
 
@@ -213,11 +273,16 @@ pub fn load_dir(dir: &Path, display_dir: &str) -> Result<RevisionGraph, Problems
 
 /// Parses and validates already-read files (see [`load_dir`]).
 pub fn load_files(files: &[SourceFile]) -> Result<RevisionGraph, Problems> {
+    let parsed = in_parallel(files.iter().collect(), |file: &SourceFile| parse_bytes(&file.display, &file.bytes));
+    assemble(files, parsed)
+}
+
+/// The graph of `files`, each parsed into `parsed` (in the same order), or every problem found.
+fn assemble(files: &[SourceFile], parsed: Vec<Result<Migration, Problems>>) -> Result<RevisionGraph, Problems> {
     let mut problems = Vec::new();
     let mut migrations = Vec::with_capacity(files.len());
     // Ids declared by files that failed to parse: their children are not dangling.
     let mut broken_ids = Vec::new();
-    let parsed = in_parallel(files.iter().collect(), |file: &SourceFile| parse_bytes(&file.display, &file.bytes));
     for (file, result) in files.iter().zip(parsed) {
         match result {
             Ok(m) => migrations.push(m),
