@@ -8,7 +8,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{Backend, Package, TestDb};
+use common::{Backend, Package, Run, TestDb};
 
 fn files(dir: &std::path::Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -122,32 +122,46 @@ fn a_backup_directory_that_cannot_be_made_stops_the_run_before_any_change() {
     assert!(!current.stdout.contains("a1a1a1a1a1a1"), "nothing was applied: {}", current.all());
 }
 
+/// A package at `a1a1…`, with `b2b2…` (a column) and `c3c3…` (`c3_up`) to come, applied up to
+/// `at` first when given; and the `upgrade --backup <dir>` command, with `args`, to run on it.
+fn before_the_third(c3_up: &str, at: Option<&str>, args: &[&str]) -> (Package, tempfile::TempDir, Vec<String>) {
+    let pkg = Package::initialised();
+    pkg.revision("a1a1a1a1a1a1", "users", "CREATE TABLE users (id int);", "DROP TABLE users;", &[]);
+    pkg.run(&["upgrade"]).ok();
+    pkg.revision("b2b2b2b2b2b2", "email", "ALTER TABLE users ADD email text;", "SELECT 1;", &[]);
+    pkg.revision("c3c3c3c3c3c3", "third", c3_up, "SELECT 1;", &[]);
+    if let Some(at) = at {
+        pkg.run(&["upgrade", at]).ok();
+    }
+    let backups = tempfile::tempdir().unwrap();
+    let mut command = vec!["upgrade".to_owned(), "--backup".to_owned(), backups.path().display().to_string()];
+    command.extend(args.iter().map(|a| (*a).to_owned()));
+    (pkg, backups, command)
+}
+
+/// Runs `command`, which fails, and checks that it wrote one backup and printed its path.
+fn fails_naming_its_backup(pkg: &Package, command: &[String], backups: &std::path::Path, what: &str) -> Run {
+    let run = pkg.run(&command.iter().map(String::as_str).collect::<Vec<_>>());
+    run.code(1);
+    let written = files(backups);
+    assert_eq!(written.len(), 1, "{what}: {written:?}");
+    assert!(run.stdout.contains("Backed up to ") && run.stdout.contains(&written[0]), "{what}: {}", run.stdout);
+    run
+}
+
 #[test]
 fn a_failed_run_still_says_where_its_backup_went() {
     // Step by step with the first step failing, and all-or-nothing with the second: in both the
     // database is as it was, and the backup is the way back the operator asked for.
     for (args, what) in [(&[][..], "step by step"), (&["--all-or-nothing"][..], "all-or-nothing")] {
-        let pkg = Package::initialised();
-        pkg.revision("a1a1a1a1a1a1", "users", "CREATE TABLE users (id int);", "DROP TABLE users;", &[]);
-        pkg.run(&["upgrade"]).ok();
-        pkg.revision("b2b2b2b2b2b2", "email", "ALTER TABLE users ADD email text;", "SELECT 1;", &[]);
-        pkg.revision("c3c3c3c3c3c3", "broken", "ALTER TABLE nowhere ADD x int;", "SELECT 1;", &[]);
-        if args.is_empty() {
-            // The next step is the broken one.
-            pkg.run(&["upgrade", "b2b2b2b2b2b2"]).ok();
-        }
-        let backups = tempfile::tempdir().unwrap();
-        let mut all = vec!["upgrade", "--backup", backups.path().to_str().unwrap()];
-        all.extend_from_slice(args);
-        let run = pkg.run(&all);
-        run.code(1);
-        let written = files(backups.path());
-        assert_eq!(written.len(), 1, "{what}: {written:?}");
-        assert!(run.stdout.contains("Backed up to ") && run.stdout.contains(&written[0]), "{what}: {}", run.stdout);
+        // Step by step, the next step is the broken one.
+        let at = args.is_empty().then_some("b2b2b2b2b2b2");
+        let (pkg, backups, mut command) = before_the_third("ALTER TABLE nowhere ADD x int;", at, args);
+        let run = fails_naming_its_backup(&pkg, &command, backups.path(), what);
         assert!(run.stderr.contains("nowhere"), "{what}: {}", run.stderr);
 
-        all.push("--json");
-        let run = pkg.run(&all);
+        command.push("--json".to_owned());
+        let run = pkg.run(&command.iter().map(String::as_str).collect::<Vec<_>>());
         run.code(1);
         assert!(run.stdout.contains("\"backup\"") && !run.stdout.contains("\"backup\":null"), "{what}: {}", run.stdout);
     }
@@ -157,26 +171,11 @@ fn a_failed_run_still_says_where_its_backup_went() {
 fn a_run_whose_bookkeeping_fails_still_says_what_it_did_and_where_its_backup_went() {
     // The last revision's own statements run, but its log row cannot be written: step by step
     // the revision before it stays applied and is reported; all-or-nothing nothing is.
+    let closes_the_log =
+        "CREATE TRIGGER closed BEFORE INSERT ON migrate_log BEGIN SELECT RAISE(ABORT, 'the log is closed'); END;";
     for (args, what) in [(&[][..], "step by step"), (&["--all-or-nothing"][..], "all-or-nothing")] {
-        let pkg = Package::initialised();
-        pkg.revision("a1a1a1a1a1a1", "users", "CREATE TABLE users (id int);", "DROP TABLE users;", &[]);
-        pkg.run(&["upgrade"]).ok();
-        pkg.revision("b2b2b2b2b2b2", "email", "ALTER TABLE users ADD email text;", "SELECT 1;", &[]);
-        pkg.revision(
-            "c3c3c3c3c3c3",
-            "closes the log",
-            "CREATE TRIGGER closed BEFORE INSERT ON migrate_log BEGIN SELECT RAISE(ABORT, 'the log is closed'); END;",
-            "DROP TRIGGER closed;",
-            &[],
-        );
-        let backups = tempfile::tempdir().unwrap();
-        let mut all = vec!["upgrade", "--backup", backups.path().to_str().unwrap()];
-        all.extend_from_slice(args);
-        let run = pkg.run(&all);
-        run.code(1);
-        let written = files(backups.path());
-        assert_eq!(written.len(), 1, "{what}: {written:?}");
-        assert!(run.stdout.contains("Backed up to ") && run.stdout.contains(&written[0]), "{what}: {}", run.stdout);
+        let (pkg, backups, command) = before_the_third(closes_the_log, None, args);
+        let run = fails_naming_its_backup(&pkg, &command, backups.path(), what);
         assert!(run.stderr.contains("the log is closed"), "{what}: {}", run.stderr);
         assert_eq!(run.stdout.contains("b2b2b2b2b2b2"), args.is_empty(), "{what}: {}", run.stdout);
         let current = pkg.run(&["current"]);

@@ -295,3 +295,25 @@ async fn embedded_migrations_finish_a_squashed_range() {
     assert_eq!(t.columns("t").await, ["x", "y", "z"]);
     assert!(MIGRATIONS.upgrade(&db).await.unwrap().steps.is_empty());
 }
+
+/// When the squash cannot be recorded once a run has finished its range, the error still says
+/// which revisions the run applied: they stay applied and recorded.
+#[tokio::test]
+async fn a_squash_that_cannot_be_recorded_still_reports_the_steps_that_ran() {
+    static MIGRATIONS: migrate_core::Migrations = migrate_macros::migrate!("../fixtures/squashed");
+    let t = TestDb::new(Dialect::Sqlite);
+    let db = t.db().await;
+    let before = Migrator::new(MIGRATIONS.graph().unwrap().expand(&["s9".to_owned()]).unwrap());
+    before.upgrade(&db, &target("b2")).await.unwrap();
+    t.query(
+        "CREATE TRIGGER no_squash BEFORE INSERT ON migrate_log WHEN NEW.action = 'squash' \
+         BEGIN SELECT RAISE(ABORT, 'squashes are refused'); END",
+    )
+    .await;
+    let err = MIGRATIONS.upgrade(&db).await.unwrap_err();
+    assert!(err.to_string().contains("squashes are refused"), "{err}");
+    let partial = err.partial().expect("the error says what the run had done");
+    let applied: Vec<&str> = partial.steps.iter().map(|s| s.revision.as_str()).collect();
+    assert_eq!(applied, ["c3", "d4"]);
+    assert_eq!(t.columns("t").await, ["x", "y", "z"]);
+}
