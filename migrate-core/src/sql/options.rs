@@ -231,9 +231,12 @@ impl Options {
 
     /// Whether `table` is one of the tool's own: the history, log or lock table.
     pub fn is_own_table(&self, table: &str) -> bool {
-        table == self.history_table
-            || table == self.log_table
-            || table.strip_suffix("_lock").is_some_and(|t| t == self.history_table)
+        self.own_tables().iter().any(|own| own == table)
+    }
+
+    /// The names of the tool's own tables: the history, log and lock tables.
+    pub fn own_tables(&self) -> [String; 3] {
+        [self.history_table.clone(), self.log_table.clone(), format!("{}_lock", self.history_table)]
     }
 
     #[cfg_attr(not(feature = "runtime"), allow(dead_code))]

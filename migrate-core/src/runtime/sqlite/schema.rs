@@ -165,9 +165,7 @@ async fn objects(conn: &mut SqliteConn) -> Result<TextRows, Failure> {
 /// object per line: everything a schema read finds follows from it. SQLite joins the lines, so
 /// the text comes back as one value however many objects there are.
 pub(crate) async fn catalogue_text(conn: &mut SqliteConn, options: &Options) -> Result<Option<String>, Failure> {
-    let own = [&options.history_table, &options.log_table, &format!("{}_lock", options.history_table)]
-        .map(|t| Dialect::Sqlite.quote_str(t))
-        .join(", ");
+    let own = options.own_tables().map(|t| Dialect::Sqlite.quote_str(&t)).join(", ");
     // A NUL cannot be part of SQLite's text, so it separates the cells unambiguously.
     let rows = conn
         .rows(&format!(
