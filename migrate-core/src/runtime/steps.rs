@@ -162,9 +162,7 @@ impl Migrator {
         self.announce(&program.begin);
         let begin = program.begin.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>();
         if let Err(f) = conn.batch(&begin).await {
-            let e = busy(&f, B::DIALECT, self.options.lock_timeout)
-                .unwrap_or_else(|| f.database("cannot start the run's transaction"));
-            return Err(e.stopping(*untouched()));
+            return Err(self.busy_or::<B>(f, "cannot start the run's transaction").stopping(*untouched()));
         }
         let mut report = Report::default();
         for (position, step) in program.steps.iter().enumerate() {

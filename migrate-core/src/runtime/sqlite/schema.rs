@@ -24,20 +24,20 @@ const NOT_SQLITES: &str = "m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
 
 /// What each object's `CREATE` text gives, kept for the life of the process: a table's
 /// columns, keys and checks, an index's and a view's respelled text. SQLite derives everything
-/// its pragmas say about a table from that text, and rewrites the text on every `ALTER TABLE`,
-/// so one text always gives one result, in any database. The stairway test reads, for every
-/// revision, three schemas that differ from the one before by a table or two; with this, each
-/// read asks the pragmas and the parser only about what changed.
+/// its pragmas say about a table from that text (its name and kind included), and rewrites the
+/// text on every `ALTER TABLE`, so one text always gives one result, in any database. The
+/// stairway test reads, for every revision, three schemas that differ from the one before by a
+/// table or two; with this, each read asks the pragmas and the parser only about what changed.
 #[derive(Default)]
 struct Memo {
-    /// Tables by name and `CREATE TABLE` text, as [`Catalogue::table`] builds them.
-    tables: HashMap<(String, String), Table>,
-    /// Respelled statements (indexes) and view queries, by kind and text.
-    texts: HashMap<(&'static str, String), String>,
+    /// Tables by `CREATE TABLE` text, as [`Catalogue::table`] builds them.
+    tables: HashMap<String, Table>,
+    /// Respelled statements (indexes) and view queries, by `CREATE` text.
+    texts: HashMap<String, String>,
 }
 
-/// Beyond this many entries the memo starts again empty, so that a process that reads many
-/// different schemas (a long-lived service checking drift) keeps it small.
+/// Beyond this many entries a map of the memo starts again empty, so that a process that reads
+/// many different schemas (a long-lived service checking drift) keeps it small.
 const MEMO_LIMIT: usize = 20_000;
 
 static MEMO: LazyLock<Mutex<Memo>> = LazyLock::new(Mutex::default);
@@ -47,18 +47,22 @@ fn memo() -> Option<std::sync::MutexGuard<'static, Memo>> {
     MEMO.lock().ok()
 }
 
-/// `derive(sql)`, remembered by `kind` and text.
-fn remembered(kind: &'static str, sql: &str, derive: fn(&str) -> String) -> String {
-    let key = (kind, sql.to_owned());
-    if let Some(text) = memo().and_then(|m| m.texts.get(&key).cloned()) {
+/// Keeps `value` under `key` in one of the memo's maps, within [`MEMO_LIMIT`].
+fn keep<V>(map: &mut HashMap<String, V>, key: &str, value: V) {
+    if map.len() >= MEMO_LIMIT {
+        map.clear();
+    }
+    map.insert(key.to_owned(), value);
+}
+
+/// `derive(sql)`, remembered by text.
+fn remembered(sql: &str, derive: fn(&str) -> String) -> String {
+    if let Some(text) = memo().and_then(|m| m.texts.get(sql).cloned()) {
         return text;
     }
     let text = derive(sql);
     if let Some(mut m) = memo() {
-        if m.texts.len() >= MEMO_LIMIT {
-            m.texts.clear();
-        }
-        m.texts.insert(key, text.clone());
+        keep(&mut m.texts, sql, text.clone());
     }
     text
 }
@@ -81,8 +85,8 @@ pub(crate) async fn read(conn: &mut SqliteConn, options: &Options) -> Result<Sch
         .map(|o| (text(&o[1]), text(&o[3]), None))
         .collect();
     if let Some(m) = memo() {
-        for (name, sql, known) in &mut tables {
-            *known = m.tables.get(&(name.clone(), sql.clone())).cloned();
+        for (_, sql, known) in &mut tables {
+            *known = m.tables.get(sql.as_str()).cloned();
         }
     }
     let unknown: Vec<&str> = tables.iter().filter(|t| t.2.is_none()).map(|t| t.0.as_str()).collect();
@@ -94,10 +98,7 @@ pub(crate) async fn read(conn: &mut SqliteConn, options: &Options) -> Result<Sch
             if known.is_none() {
                 let t = catalogue.table(name, sql);
                 if let Some(m) = m.as_mut() {
-                    if m.tables.len() >= MEMO_LIMIT {
-                        m.tables.clear();
-                    }
-                    m.tables.insert((name.clone(), sql.clone()), t.clone());
+                    keep(&mut m.tables, sql, t.clone());
                 }
                 *known = Some(t);
             }
@@ -109,7 +110,7 @@ pub(crate) async fn read(conn: &mut SqliteConn, options: &Options) -> Result<Sch
     for o in &objects {
         let (kind, name, table, sql) = (text(&o[0]), text(&o[1]), text(&o[2]), text(&o[3]));
         if kind == "view" && !skip(&table) {
-            let definition = remembered("view", &sql, view_query);
+            let definition = remembered(&sql, view_query);
             schema.views.insert(Name::new(&name), View { name: Name::new(&name), definition, materialized: false });
         }
     }
@@ -119,7 +120,7 @@ pub(crate) async fn read(conn: &mut SqliteConn, options: &Options) -> Result<Sch
         match kind.as_str() {
             "index" if !sql.is_empty() => {
                 let unique = sql.trim_start().to_ascii_uppercase().starts_with("CREATE UNIQUE");
-                let definition = remembered("index", &sql, canonical_statement);
+                let definition = remembered(&sql, canonical_statement);
                 let predicate = definition.to_ascii_uppercase().find(" WHERE ").map(|k| definition[k + 7..].to_owned());
                 t.indexes.push(Index {
                     name,
