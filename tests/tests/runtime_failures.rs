@@ -353,12 +353,70 @@ async fn sqlite_lock_is_reported_when_another_writer_holds_it() {
     assert_eq!(t.recorded().await, ["m1"]);
 }
 
+/// What another connection that does not wait sees of a SQLite database while a run is between
+/// two steps: with a rollback journal, nothing (the run holds the database from its first step
+/// to its end, so no reader sees half a run); in WAL mode, where readers never wait for a
+/// writer, the steps done so far. Either way the run lets go of the database when it ends.
+#[tokio::test]
+async fn a_sqlite_run_keeps_other_connections_from_seeing_it_half_done_and_lets_go_after() {
+    use std::sync::{Arc, Mutex};
+    for wal in [false, true] {
+        let t = TestDb::new(Dialect::Sqlite);
+        if wal {
+            assert_eq!(t.scalar("PRAGMA journal_mode = WAL").await.as_deref(), Some("wal"));
+        }
+        // The app's pool, of one connection: the run's, which goes back to it.
+        let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect(&t.url).await.unwrap();
+        let seen: Arc<Mutex<Option<Result<String, String>>>> = Arc::default();
+        let (url, seen_then) = (t.url.clone(), seen.clone());
+        let hook = move |event: &migrate_core::Event| {
+            let migrate_core::Event::Finished { revision, .. } = event else { return };
+            if revision != "m1" {
+                return;
+            }
+            let url = url.clone();
+            let read = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async {
+                    use sqlx::Connection;
+                    let mut c = sqlx::SqliteConnection::connect(&url).await.map_err(|e| e.to_string())?;
+                    sqlx::raw_sql("PRAGMA busy_timeout = 0").execute(&mut c).await.map_err(|e| e.to_string())?;
+                    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM migrate_history")
+                        .fetch_one(&mut c)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(count.to_string())
+                })
+            });
+            *seen_then.lock().unwrap() = Some(read.join().unwrap());
+        };
+        let m = Migrator::new(graph(vec![ok_first(), fixed_second()])).with_options(Options::default().on_event(hook));
+        m.upgrade(&pool, &Target::Head).await.unwrap();
+        let seen = seen.lock().unwrap().take().expect("the hook ran once m1 was done");
+        if wal {
+            assert_eq!(seen, Ok("1".to_owned()));
+        } else {
+            let err = seen.expect_err("a reader got in between two steps");
+            assert!(err.contains("database is locked"), "{err}");
+        }
+        // The run let go: a writer that does not wait gets in at once, and the pool's
+        // connection is back in normal locking mode.
+        t.try_query("PRAGMA busy_timeout = 0; BEGIN IMMEDIATE; CREATE TABLE after_t (id INT); COMMIT").await.unwrap();
+        assert_eq!(t.recorded().await, ["m1", "m2"]);
+        let mode: String = sqlx::query_scalar("PRAGMA locking_mode").fetch_one(&pool).await.unwrap();
+        assert_eq!(mode, "normal", "wal: {wal}");
+    }
+}
+
 /// A step that waits out the lock timeout behind another writer stops the run with what it had
-/// done: the steps before it stay applied, and the error's report says which.
+/// done: the steps before it stay applied, and the error's report says which. (Only in WAL mode
+/// can another writer get in between two steps: with a rollback journal the run holds the
+/// database to its end.)
 #[tokio::test]
 async fn a_step_that_times_out_behind_another_writer_reports_what_the_run_had_done() {
     use std::sync::{Arc, Mutex, mpsc};
     let t = TestDb::new(Dialect::Sqlite);
+    assert_eq!(t.scalar("PRAGMA journal_mode = WAL").await.as_deref(), Some("wal"));
     let db = t.db().await;
     // Once `m1` is done, another connection takes the write lock until the test releases it.
     let (release, released) = mpsc::channel::<()>();

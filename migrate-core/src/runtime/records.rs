@@ -102,7 +102,10 @@ impl Migrator {
     /// Sends bookkeeping statements that open and commit their own transaction.
     pub(super) async fn write<B: Backend>(&self, conn: &mut B, statements: &[Stmt]) -> Result<(), Error> {
         let sqls: Vec<&str> = statements.iter().map(|s| s.sql.as_str()).collect();
-        conn.batch(&sqls).await.map_err(|f| self.busy_or::<B>(f, "cannot update the history and log tables"))
+        let Err(f) = conn.batch(&sqls).await else { return Ok(()) };
+        // Nothing of a failed write stays, and no transaction is left open on the connection.
+        conn.rollback().await;
+        Err(self.busy_or::<B>(f, "cannot update the history and log tables"))
     }
 
     /// Reads the state on a run's connection, creating the tables on first use.

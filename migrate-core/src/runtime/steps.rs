@@ -162,6 +162,7 @@ impl Migrator {
         self.announce(&program.begin);
         let begin = program.begin.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>();
         if let Err(f) = conn.batch(&begin).await {
+            conn.rollback().await;
             return Err(self.busy_or::<B>(f, "cannot start the run's transaction").stopping(*untouched()));
         }
         let mut report = Report::default();
