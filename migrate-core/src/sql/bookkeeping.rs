@@ -262,8 +262,8 @@ impl Tables {
     /// the time since then as its duration (SQLite, MySQL).
     pub fn log_since_started(&self, revision: &str, after: Option<&StateDigest>) -> String {
         format!(
-            "INSERT INTO {} (revision, action, checksum, logged_at, duration_ms, applied_by, tool_version, applied_digest) \
-             SELECT revision, {}, checksum, {}, {}, {}, {}, {} FROM {} WHERE revision = {}",
+            // Every column in the table's order, none named (as `values`); a NULL id is the next.
+            "INSERT INTO {} SELECT NULL, revision, {}, checksum, {}, {}, {}, {}, {} FROM {} WHERE revision = {}",
             self.log,
             self.dialect.quote_str(Action::Upgrade.as_str()),
             self.dialect.now(),
@@ -305,30 +305,20 @@ impl Tables {
 
     fn values(&self, m: &Migration, duration: Option<&str>, dirty: Option<&str>) -> String {
         let d = self.dialect;
-        // Columns left NULL are left out: SQLite parses every value of a statement it is sent,
-        // and this one is sent for every revision.
-        let (mut columns, mut values) = (String::new(), String::new());
-        if let Some(duration) = duration {
-            columns.push_str(", duration_ms");
-            values.push_str(", ");
-            values.push_str(duration);
-        }
-        if let Some(dirty) = dirty {
-            columns.push_str(", dirty");
-            values.push_str(", ");
-            values.push_str(&d.quote_str(dirty));
-        }
+        // Every column in the table's order (`create`), none named: this statement is sent for
+        // every revision, and SQLite spends as long on a column list as on the values.
         format!(
-            "INSERT INTO {} (revision, parents, message, checksum, applied_at, applied_by, tool_version{columns}) \
-             VALUES ({}, {}, {}, {}, {}, {}, {}{values})",
+            "INSERT INTO {} VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, NULL)",
             self.history,
             d.quote_str(&m.revision),
             d.quote_str(&m.down_revisions.join(",")),
             d.quote_str(&m.message),
             d.quote_str(&m.checksum.to_hex()),
             d.now(),
+            duration.unwrap_or("NULL"),
             self.who,
             d.quote_str(TOOL_VERSION),
+            dirty.map_or_else(|| "NULL".to_owned(), |dirty| d.quote_str(dirty)),
         )
     }
 
