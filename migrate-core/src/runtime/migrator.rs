@@ -156,6 +156,10 @@ impl Migrator {
     /// transaction together with its history row (or all in one with `all_or_nothing`).
     ///
     /// When the database is already at the target this costs one query and takes no lock.
+    ///
+    /// On a SQLite database with a rollback journal (the default), the run holds the database
+    /// from its first step to its end: the pool's other connections see the schema before or
+    /// after it, and wait for it as for any write (their busy timeout). In WAL mode they read on.
     pub async fn upgrade(&self, db: impl Into<Db>, target: &Target) -> Result<Report, Error> {
         self.upgrade_from(db.into(), target, None).await
     }
