@@ -188,6 +188,9 @@ impl Backend for SqliteConn {
             let _ = self.batch(&[&format!("PRAGMA busy_timeout = {}", ms.trim())]).await;
         }
         if self.held_exclusive {
+            // A transaction still open here would keep the lock: every path that fails rolls
+            // back, and this makes sure (with none open, SQLite refuses, harmlessly).
+            self.rollback().await;
             // Back to normal mode; SQLite drops the lock at the next access to the file.
             let restored = self.batch(&["PRAGMA locking_mode = NORMAL", "SELECT 1 FROM sqlite_schema LIMIT 1"]).await;
             if restored.is_err() {
