@@ -158,5 +158,10 @@ where
 
 /// The first column of the first row, if any.
 pub(crate) fn first(rows: &TextRows) -> Option<String> {
-    rows.first().and_then(|r| r.first()).cloned().flatten()
+    cell(rows, 0)
+}
+
+/// Column `i` of the first row, if any.
+pub(crate) fn cell(rows: &TextRows, i: usize) -> Option<String> {
+    rows.first().and_then(|r| r.get(i)).cloned().flatten()
 }

@@ -123,8 +123,7 @@ impl Db {
         let tables = Tables::with_who(self.dialect(), options, "");
         on_backend!(self, pooled, c => Ok(match c.rows(&tables.select_last_state()).await {
             Ok(rows) => {
-                let row = rows.first();
-                let get = |i: usize| row.and_then(|r| r.get(i)).cloned().flatten();
+                let get = |i: usize| super::io::cell(&rows, i);
                 LastState { digest: get(0), clean: get(1).as_deref() == Some("0"), readable: true }
             }
             Err(_) => LastState::default(),

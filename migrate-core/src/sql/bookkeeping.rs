@@ -318,7 +318,7 @@ impl Tables {
             duration.unwrap_or("NULL"),
             self.who,
             d.quote_str(TOOL_VERSION),
-            dirty.map_or_else(|| "NULL".to_owned(), |dirty| d.quote_str(dirty)),
+            d.quote_opt(dirty),
         )
     }
 

@@ -118,7 +118,7 @@ impl Backend for PgConn {
     /// to other clients, and keeps the lock after this run's client is gone.
     async fn session_lock_gap(&mut self) -> Result<Option<String>, Failure> {
         let rows = self.rows("SELECT host(inet_server_addr()), inet_server_port()::text").await?;
-        let get = |i: usize| rows.first().and_then(|r| r.get(i)).cloned().flatten();
+        let get = |i: usize| io::cell(&rows, i);
         let options = self.0.pool().connect_options();
         let (host, port) = (options.get_host().to_owned(), options.get_port());
         let socket = options.get_socket().is_some() || host.starts_with('/');
@@ -147,7 +147,7 @@ impl Backend for PgConn {
 
     async fn read_only(&mut self) -> Result<Option<String>, Failure> {
         let rows = self.rows("SELECT pg_is_in_recovery()::text, current_setting('transaction_read_only')").await?;
-        let get = |i: usize| rows.first().and_then(|r| r.get(i)).cloned().flatten().unwrap_or_default();
+        let get = |i: usize| io::cell(&rows, i).unwrap_or_default();
         Ok(if get(0) == "true" {
             Some("it is a standby (pg_is_in_recovery() is true)".to_owned())
         } else if get(1) == "on" {

@@ -133,8 +133,7 @@ impl SqliteConn {
             .rows("SELECT journal_mode, locking_mode FROM pragma_journal_mode, pragma_locking_mode")
             .await
             .map_err(|f| f.database("cannot read SQLite's journal and locking modes"))?;
-        let row = rows.first();
-        let get = |i: usize| row.and_then(|r| r.get(i)).cloned().flatten().unwrap_or_default().to_ascii_lowercase();
+        let get = |i: usize| io::cell(&rows, i).unwrap_or_default().to_ascii_lowercase();
         if get(0) == "wal" || get(1) == "exclusive" {
             return Ok(());
         }
@@ -187,10 +186,13 @@ impl Backend for SqliteConn {
         if let Some(ms) = self.busy_before.take() {
             let _ = self.batch(&[&format!("PRAGMA busy_timeout = {}", ms.trim())]).await;
         }
-        if self.held_exclusive {
-            // A transaction still open here would keep the lock: every path that fails rolls
-            // back, and this makes sure (with none open, SQLite refuses, harmlessly).
+        if self.armed {
+            // A run's connection goes back to the app's pool: a transaction still open would
+            // go with it (and, held below, keep every other connection out). Every path that
+            // fails rolls back; this makes sure (with none open, SQLite refuses, harmlessly).
             self.rollback().await;
+        }
+        if self.held_exclusive {
             // Back to normal mode; SQLite drops the lock at the next access to the file.
             let restored = self.batch(&["PRAGMA locking_mode = NORMAL", "SELECT 1 FROM sqlite_schema LIMIT 1"]).await;
             if restored.is_err() {
