@@ -235,3 +235,50 @@ fn hostname() -> String {
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_else(|| "this machine".to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::Options;
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+    /// A pool of one connection to a file database, so that the next acquire gets the very
+    /// connection a run released.
+    async fn one_connection(path: &std::path::Path) -> sqlx::SqlitePool {
+        let options = SqliteConnectOptions::new().filename(path).create_if_missing(true);
+        SqlitePoolOptions::new().max_connections(1).connect_with(options).await.unwrap()
+    }
+
+    /// The safety net under every failing path: whatever a run left open, its release rolls
+    /// back and lets go of the file before the connection goes back to the app's pool.
+    #[tokio::test]
+    async fn a_released_run_connection_goes_back_with_nothing_open_and_the_file_free() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.db");
+        let pool = one_connection(&path).await;
+        let tables = Tables::new(Dialect::Sqlite, &Options::default());
+        let mut conn = SqliteConn::for_run(&pool).await.unwrap();
+        conn.lock(&tables, Duration::from_secs(5)).await.unwrap();
+        assert!(conn.held_exclusive, "a rollback-journal file database is held for the run");
+        // This connection's own mark (a temporary table lives and dies with its connection).
+        conn.batch(&["CREATE TEMP TABLE this_connection (x int)"]).await.unwrap();
+        // A path that stopped halfway and did not roll back.
+        conn.batch(&["BEGIN IMMEDIATE", "CREATE TABLE half_done (x int)"]).await.unwrap();
+        conn.release().await;
+
+        // Pooled again, not closed, and in no transaction: a new one begins.
+        let mut again = SqliteConn::pooled(&pool).await.unwrap();
+        let mark = again.rows("SELECT name FROM temp.sqlite_schema WHERE name = 'this_connection'").await.unwrap();
+        assert_eq!(mark.len(), 1, "the run's connection is reused, not closed");
+        let mode = again.rows("PRAGMA locking_mode").await.unwrap();
+        assert_eq!(first(&mode).as_deref(), Some("normal"));
+        again.batch(&["BEGIN", "COMMIT"]).await.unwrap();
+        let tables_now = again.rows("SELECT name FROM sqlite_schema WHERE name = 'half_done'").await.unwrap();
+        assert!(tables_now.is_empty(), "what the run left open was rolled back");
+
+        // Another connection writes at once: the file is not held.
+        let other = SqliteConnectOptions::new().filename(&path).busy_timeout(Duration::ZERO);
+        let mut writer = sqlx::ConnectOptions::connect(&other).await.unwrap();
+        sqlx::Executor::execute(&mut writer, "CREATE TABLE after_run (x int)").await.unwrap();
+    }
+}
