@@ -233,7 +233,7 @@ fn read_file(mut file: std::fs::File) -> std::io::Result<Vec<u8>> {
 /// `f` over `items` on the machine's cores (in order), when there are enough items for threads
 /// to pay off; a chain of a thousand revisions is read and parsed in a fraction of the time.
 /// The calling thread takes the last share itself.
-fn in_parallel<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
+pub(crate) fn in_parallel<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
     const PER_THREAD: usize = 128;
     // Asked once: the answer costs a dozen system calls (the cgroup's quota) on Linux.
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();

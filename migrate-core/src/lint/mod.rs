@@ -83,9 +83,11 @@ impl Hit {
     }
 }
 
-/// Lints the up section of every revision of `graph` for `dialect`, in topological order.
+/// Lints the up section of every revision of `graph` for `dialect`, in topological order (the
+/// revisions parsed on every core: parsing SQL is most of the time a long chain's check takes).
 pub fn lint(graph: &RevisionGraph, dialect: Dialect) -> Vec<Finding> {
-    graph.topological_order().iter().flat_map(|&i| lint_migration(graph.migration(i), dialect)).collect()
+    let order = graph.topological_order().to_vec();
+    crate::source::in_parallel(order, |i| lint_migration(graph.migration(i), dialect)).into_iter().flatten().collect()
 }
 
 /// Lints one revision's up section.
