@@ -32,6 +32,39 @@ fn a_failed_run_reports_what_it_applied_before_the_failure() {
     }
 }
 
+/// An accepted checksum is recorded before the first step, so a run that fails after it still
+/// says it accepted the file; asked again, it says there is nothing left to accept.
+#[test]
+fn a_failed_run_says_which_edited_files_it_had_accepted() {
+    let db = TestDb::new(Backend::Sqlite);
+    let pkg = Package::initialised().with_url(&db.url);
+    pkg.revision("e1e1e1e1e1e1", "first", "CREATE TABLE e1 (id int);", "DROP TABLE e1;", &[]);
+    pkg.run(&["upgrade"]).ok();
+    let file = pkg.file("e1e1e1e1e1e1");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("(id int)", "(id int /* reviewed */)")).unwrap();
+    pkg.revision("e2e2e2e2e2e2", "broken", "INSERT INTO no_such_table VALUES (1);", "SELECT 1;", &[]);
+
+    let run = pkg.run(&["upgrade", "--accept-changed", "e1e1"]);
+    run.code(1);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(said.contains("accepted the edited file of e1e1e1e1e1e1"), "{said}");
+    assert!(run.stderr.contains("upgrade of `e2e2e2e2e2e2` failed"), "{}", run.stderr);
+
+    // Recorded: asked again, there is nothing to accept, in words and in JSON.
+    let again = pkg.run(&["upgrade", "--accept-changed", "e1e1"]);
+    again.code(1);
+    let said = format!("{}{}", again.stdout, again.stderr);
+    assert!(said.contains("e1e1e1e1e1e1 is as recorded: nothing to accept"), "{said}");
+    assert!(!said.contains("accepted the edited file"), "{said}");
+    let json = pkg.run(&["upgrade", "--accept-changed", "e1e1", "--json"]);
+    json.code(1);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["applied"]["accepted_changed"], serde_json::json!([]), "{}", json.stdout);
+    std::fs::remove_file(pkg.file("e2e2e2e2e2e2")).unwrap();
+    pkg.run(&["check"]).ok();
+}
+
 /// Starts `cargo-migrate upgrade` in `pkg` with `url`, in the background.
 fn spawn_upgrade(pkg: &Package, url: &str) -> std::process::Child {
     let manifest = pkg.path().join("Cargo.toml");

@@ -143,7 +143,8 @@ async fn edited_applied_on(dialect: Dialect) {
     // Accepting the change re-records the checksum and goes on.
     let accepting = Migrator::new(graph(vec![edited_first, fixed_second(), third()]))
         .with_options(Options::default().accept_changed("m1"));
-    accepting.upgrade(&db, &Target::Head).await.unwrap();
+    let report = accepting.upgrade(&db, &Target::Head).await.unwrap();
+    assert_eq!(report.accepted, ["m1"], "the report says what was accepted");
     assert!(t.tables().await.contains(&"third_t".to_owned()));
     edited.check(&db).await.unwrap();
     let log: Vec<String> =

@@ -67,7 +67,7 @@ pub(crate) fn upgrade(args: UpgradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, 
             ctx.out.warn(w.clone());
         }
         let report = Report { current: memo.current.iter().map(|(id, _)| id.clone()).collect(), ..Report::default() };
-        return Ok(nothing_to_do(ctx, &report, &memo.current, &[]));
+        return Ok(nothing_to_do(ctx, &report, &memo.current));
     }
     let (project, warnings) = ctx.load_warning(config)?;
     let target = default_target(&project, &args.target);
@@ -221,6 +221,7 @@ fn online(
             return Err(match partial {
                 Some(p) if json => CliError::Stopped { error: Box::new(error), applied: report_json(&p) },
                 Some(p) => {
+                    say_accepted(ctx, &p, &accept);
                     if p.steps.is_empty() {
                         backed_up(ctx, project, &p);
                     } else {
@@ -232,27 +233,35 @@ fn online(
             });
         }
     };
+    if !json {
+        say_accepted(ctx, &report, &accept);
+    }
     if report.steps.is_empty() {
-        for a in accept.iter().filter(|_| !json) {
-            ctx.out.status(format!("accepted the edited file of {a} (its new checksum is recorded)"));
-        }
-        return Ok(nothing_to_do(ctx, &report, &heads_tagged(&project.graph, &report.current), &accept));
+        return Ok(nothing_to_do(ctx, &report, &heads_tagged(&project.graph, &report.current)));
     }
     if json {
-        ctx.out.json(&success_json(&report, &accept));
+        ctx.out.json(&success_json(&report));
         return Ok(ExitCode::SUCCESS);
-    }
-    for a in &accept {
-        ctx.out.status(format!("accepted the edited file of {a} (its new checksum is recorded)"));
     }
     summary(ctx, project, kind, &report, false);
     Ok(ExitCode::SUCCESS)
 }
 
+/// Says which edited files the run accepted (as its report says, whatever became of its steps),
+/// and which of those `asked` for were as recorded, with nothing to accept.
+fn say_accepted(ctx: &mut Ctx<'_>, report: &Report, asked: &[String]) {
+    for a in &report.accepted {
+        ctx.out.status(format!("accepted the edited file of {a} (its new checksum is recorded)"));
+    }
+    for a in asked.iter().filter(|a| !report.accepted.contains(a)) {
+        ctx.out.status(format!("{a} is as recorded: nothing to accept"));
+    }
+}
+
 /// Says a run had nothing to do (`current` tagged with whether each is a head), as text or JSON.
-fn nothing_to_do(ctx: &mut Ctx<'_>, report: &Report, current: &[(String, bool)], accept: &[String]) -> ExitCode {
+fn nothing_to_do(ctx: &mut Ctx<'_>, report: &Report, current: &[(String, bool)]) -> ExitCode {
     if ctx.json {
-        ctx.out.json(&success_json(report, accept));
+        ctx.out.json(&success_json(report));
     } else {
         let at = at_tagged(ctx, current);
         ctx.out.info(format!("Nothing to do: the database is at {at}."));
@@ -260,17 +269,17 @@ fn nothing_to_do(ctx: &mut Ctx<'_>, report: &Report, current: &[(String, bool)],
     ExitCode::SUCCESS
 }
 
-/// A finished run's JSON answer: its report, `ok`, and the edited files it accepted.
-fn success_json(report: &Report, accept: &[String]) -> serde_json::Value {
+/// A finished run's JSON answer: its report and `ok`.
+fn success_json(report: &Report) -> serde_json::Value {
     let mut v = report_json(report);
     if let Some(obj) = v.as_object_mut() {
         obj.insert("ok".to_owned(), serde_json::json!(true));
-        obj.insert("accepted_changed".to_owned(), serde_json::json!(accept));
     }
     v
 }
 
-/// A run's report as JSON: each step (revision, direction, milliseconds) and the current revisions.
+/// A run's report as JSON: each step (revision, direction, milliseconds), the current revisions,
+/// the backup and the edited files whose new checksums it recorded.
 fn report_json(report: &Report) -> serde_json::Value {
     let steps: Vec<_> = report
         .steps
@@ -283,7 +292,12 @@ fn report_json(report: &Report) -> serde_json::Value {
             })
         })
         .collect();
-    serde_json::json!({ "steps": steps, "current": report.current, "backup": report.backup })
+    serde_json::json!({
+        "steps": steps,
+        "current": report.current,
+        "backup": report.backup,
+        "accepted_changed": report.accepted,
+    })
 }
 
 /// Says where the run's backup went, when it wrote one.

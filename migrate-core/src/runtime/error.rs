@@ -443,6 +443,21 @@ impl Error {
         self
     }
 
+    /// This error with `accepted` (the checksums the run recorded before its first step) in the
+    /// report of what the run had done.
+    pub(crate) fn with_accepted(mut self, accepted: Vec<String>) -> Self {
+        match &mut self {
+            Self::Statement { report, .. } | Self::Cancelled { report, .. } | Self::LockLost { report, .. } => {
+                report.accepted = accepted;
+            }
+            Self::Database { report: Some(report), .. } | Self::LockTimeout { report: Some(report), .. } => {
+                report.accepted = accepted;
+            }
+            _ => {}
+        }
+        self
+    }
+
     /// What a run that stopped part-way had applied (and recorded) before it stopped.
     pub fn partial(&self) -> Option<&Report> {
         match self {

@@ -417,21 +417,24 @@ impl Migrator {
         }
         let mut digest = if purge { StateDigest::default() } else { judged.digest };
         let applied = if purge { Applied::default() } else { judged.applied.clone() };
-        self.accept_changed(conn, &generator, &judged, &mut digest).await?;
-        if let Op::Stamp(_, purge) = op {
-            return self.stamp_plan(conn, &generator, &plan, purge, digest, applied).await;
-        }
-        // Only upgrades and downgrades get here (stamps and resolutions have returned).
+        // The backup comes before the first write, an accepted checksum included.
         let backup = match &self.backup {
-            Some(b) if !plan.is_empty() => {
+            Some(b) if !stamp && !plan.is_empty() => {
                 Some(self.write_backup(conn, b, &state::current(&self.graph, &applied)).await?)
             }
             _ => None,
         };
-        if whole {
-            return self.run_whole(conn, tables, &plan, (digest, applied), claim, backup).await;
+        let accepted = self.accept_changed(conn, &generator, &judged, &mut digest).await?;
+        let run = match op {
+            Op::Stamp(_, purge) => self.stamp_plan(conn, &generator, &plan, purge, digest, applied).await,
+            _ if whole => self.run_whole(conn, tables, &plan, (digest, applied), claim, backup).await,
+            _ => self.run_each(conn, &generator, &plan, (digest, applied), claim, backup).await,
+        };
+        // What was accepted stays recorded, whatever the steps after it did: say so either way.
+        match run {
+            Ok(report) => Ok(Report { accepted, ..report }),
+            Err(e) => Err(e.with_accepted(accepted)),
         }
-        self.run_each(conn, &generator, &plan, (digest, applied), claim, backup).await
     }
 
     /// A failed bookkeeping statement as an error: SQLite's busy timeout is the lock error it

@@ -43,7 +43,7 @@ impl Migrator {
             None => db.last_state(&self.options).await?,
         };
         if last.clean && last.digest.as_deref() == Some(expected.to_string().as_str()) {
-            return Ok(Some(Report { steps: Vec::new(), current: at_target, backup: None }));
+            return Ok(Some(Report { current: at_target, ..Report::default() }));
         }
         if !last.readable {
             return Ok(None);
@@ -59,11 +59,9 @@ impl Migrator {
             return Ok(None);
         }
         let plan = self.graph.plan_upgrade(&judged.applied, target)?;
-        Ok(plan.is_empty().then(|| Report {
-            steps: Vec::new(),
-            current: state::current(&self.graph, &judged.applied),
-            backup: None,
-        }))
+        Ok(plan
+            .is_empty()
+            .then(|| Report { current: state::current(&self.graph, &judged.applied), ..Report::default() }))
     }
 
     /// The digest (as text) and the current revisions of a database exactly at `target`: what

@@ -14,25 +14,26 @@ use crate::plan::{Applied, Direction, Plan, Step};
 use crate::sql::{Generator, Origin, StateDigest, Stmt, Tables, hex};
 
 impl Migrator {
-    /// Records new checksums for the edited revisions the options accept.
+    /// Records new checksums for the edited revisions the options accept, and says which.
     pub(super) async fn accept_changed<B: Backend>(
         &self,
         conn: &mut B,
         generator: &Generator<'_>,
         judged: &Judged,
         digest: &mut StateDigest,
-    ) -> Result<(), Error> {
+    ) -> Result<Vec<String>, Error> {
         let accepted: Vec<_> =
             judged.changed.iter().filter(|c| self.options.accept_changed.contains(&c.revision)).collect();
         if accepted.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         for c in &accepted {
             digest.toggle(&c.revision, &c.recorded, false);
             digest.toggle(&c.revision, &c.current, true);
         }
         let migrations: Vec<_> = accepted.iter().filter_map(|c| self.graph.get(&c.revision)).collect();
-        self.write(conn, &generator.accept(&migrations, Some(digest))).await
+        self.write(conn, &generator.accept(&migrations, Some(digest))).await?;
+        Ok(accepted.into_iter().map(|c| c.revision.clone()).collect())
     }
 
     pub(super) async fn stamp_plan<B: Backend>(
@@ -45,7 +46,7 @@ impl Migrator {
         mut applied: Applied,
     ) -> Result<Report, Error> {
         if plan.is_empty() && !purge {
-            return Ok(Report { steps: Vec::new(), current: state::current(&self.graph, &applied), backup: None });
+            return Ok(Report { current: state::current(&self.graph, &applied), ..Report::default() });
         }
         let start = Instant::now();
         for &step in &plan.steps {
@@ -62,7 +63,7 @@ impl Migrator {
                 duration,
             })
             .collect();
-        Ok(Report { steps, current: state::current(&self.graph, &applied), backup: None })
+        Ok(Report { steps, current: state::current(&self.graph, &applied), ..Report::default() })
     }
 
     pub(super) async fn resolve<B: Backend>(
@@ -96,7 +97,7 @@ impl Migrator {
         let statements = generator.resolve(rev, mark_applied, &after);
         self.write(conn, &statements).await?;
         let step = StepReport { revision: rev.to_owned(), direction: dirty.direction, duration: Default::default() };
-        Ok(Report { steps: vec![step], current: state::current(&self.graph, &applied), backup: None })
+        Ok(Report { steps: vec![step], current: state::current(&self.graph, &applied), ..Report::default() })
     }
 
     /// Sends bookkeeping statements that open and commit their own transaction.

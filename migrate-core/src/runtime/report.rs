@@ -17,6 +17,10 @@ pub struct Report {
     /// The backup written before the first change, when one was asked for and there was
     /// something to change.
     pub backup: Option<std::path::PathBuf>,
+    /// The edited revisions whose new checksums this run recorded before its first step (those
+    /// of [`Options::accept_changed`](crate::sql::Options::accept_changed) that were edited):
+    /// recorded whatever became of the steps after.
+    pub accepted: Vec<String>,
 }
 
 /// One step of a [`Report`].

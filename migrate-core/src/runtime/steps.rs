@@ -152,7 +152,7 @@ impl Migrator {
     ) -> Result<Report, Error> {
         let (mut digest, mut applied) = from;
         let before = state::current(&self.graph, &applied);
-        let untouched = || Box::new(Report { steps: Vec::new(), current: before.clone(), backup: backup.clone() });
+        let untouched = || Box::new(Report { current: before.clone(), backup: backup.clone(), ..Report::default() });
         let generator = self.generator(tables, true, claim);
         let mut canceller = if self.cancel.is_some() { conn.canceller().await } else { None };
         let program = generator.program(plan, |step| {
