@@ -94,6 +94,13 @@ pub(crate) fn plan_error(e: PlanError) -> CliError {
         PlanError::UnknownLabel { .. } => Some("`cargo migrate branches` lists the branch labels".to_owned()),
         PlanError::MultipleHeads { .. } => Some("`cargo migrate heads` lists them".to_owned()),
         PlanError::NotApplied { .. } => Some("`cargo migrate current` shows what is applied".to_owned()),
+        PlanError::NotEnough { available: 0, .. } => {
+            Some("`cargo migrate current` shows where the database is".to_owned())
+        }
+        PlanError::NotEnough { target, available, .. } => {
+            let at_most = format!("{}{available}", target.trim_end_matches(|c: char| c.is_ascii_digit()));
+            Some(format!("`{at_most}` goes as far as there is"))
+        }
         PlanError::Irreversible { .. } => {
             Some("downgrade to a later revision, or `cargo migrate stamp` past it if you undid it by hand".to_owned())
         }

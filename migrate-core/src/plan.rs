@@ -175,7 +175,7 @@ pub enum PlanError {
         candidates: Vec<String>,
     },
     /// A relative step goes past the end of the chain.
-    #[error("`{target}` asks for {requested} step(s), but only {available} are possible from here")]
+    #[error("`{target}` asks for {}, but {} from here", count(*requested, "step", "steps"), possible(*available))]
     NotEnough {
         /// The target as typed.
         target: String,
@@ -627,5 +627,19 @@ impl RevisionGraph {
         }
         removed.reverse();
         Ok(Plan::down(removed))
+    }
+}
+
+/// `n` with its noun, singular or plural.
+fn count(n: u64, one: &str, many: &str) -> String {
+    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
+}
+
+/// How many steps are possible, as the end of a sentence.
+fn possible(n: u64) -> String {
+    match n {
+        0 => "none is possible".to_owned(),
+        1 => "only 1 is possible".to_owned(),
+        n => format!("only {n} are possible"),
     }
 }
