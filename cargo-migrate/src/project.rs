@@ -87,9 +87,8 @@ pub(crate) fn plan_error(e: PlanError) -> CliError {
     if let PlanError::Range { range, problem, suggestion } = e {
         return CliError::Usage { message: format!("`{range}` {problem}"), help: suggestion };
     }
+    // Each message already says what to type instead; the help adds what the message does not.
     let help = match &e {
-        PlanError::UnknownRevision { .. } => Some("`cargo migrate history` lists every revision".to_owned()),
-        PlanError::AmbiguousPrefix { .. } => Some("type more characters of the id".to_owned()),
         PlanError::PrefixTooShort { .. } => Some("type at least 4 characters of the id, or the whole id".to_owned()),
         PlanError::UnknownLabel { .. } => Some("`cargo migrate branches` lists the branch labels".to_owned()),
         PlanError::MultipleHeads { .. } => Some("`cargo migrate heads` lists them".to_owned()),
