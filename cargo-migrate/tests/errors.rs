@@ -73,6 +73,19 @@ fn unreachable_database() {
     assert!(!run.all().contains("hunter2secret"), "{}", run.all());
 }
 
+/// SQLite says only "unable to open database file" when the file's directory is missing.
+#[test]
+fn a_sqlite_file_in_a_missing_directory_is_named_as_such() {
+    let pkg = Package::initialised();
+    let url = format!("sqlite://{}", pkg.path().join("no/such/dir/app.db").display());
+    users(&pkg);
+    let run = pkg.run(&["upgrade", "--database-url", &url]);
+    run.code(7);
+    assert!(run.stderr.contains("no/such/dir of the database file does not exist"), "{}", run.stderr);
+    assert!(run.stderr.contains("help: create the directory"), "{}", run.stderr);
+    assert!(!pkg.path().join("no").exists());
+}
+
 #[test]
 fn wrong_password_is_refused_and_never_printed() {
     let db = TestDb::new(Backend::MySql);

@@ -71,7 +71,7 @@ impl Db {
                 use std::str::FromStr;
                 let options =
                     sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(fail)?.create_if_missing(create);
-                let file = options.get_filename();
+                let file = options.get_filename().to_path_buf();
                 let in_memory = file.as_os_str().is_empty()
                     || file.to_string_lossy().starts_with(':')
                     || url.contains(":memory:")
@@ -89,7 +89,17 @@ impl Db {
                     .test_before_acquire(false)
                     .connect_with(options)
                     .await;
-                Ok(Db::Sqlite(pool.map_err(fail)?))
+                let missing_dir = file.parent().filter(|d| !in_memory && !d.as_os_str().is_empty() && !d.is_dir());
+                match (pool, missing_dir) {
+                    (Ok(pool), _) => Ok(Db::Sqlite(pool)),
+                    // SQLite says only "unable to open database file".
+                    (Err(_), Some(dir)) => Err(Error::Connect {
+                        url: shown.clone(),
+                        message: format!("the directory {} of the database file does not exist", dir.display()),
+                        source: None,
+                    }),
+                    (Err(e), None) => Err(fail(e)),
+                }
             }
             #[cfg(feature = "postgres")]
             Dialect::Postgres => {

@@ -499,6 +499,9 @@ impl Error {
             {
                 "check the URL's TLS settings: `sslmode=require` (PostgreSQL) or `ssl-mode=required` (MySQL) encrypts; `verify-ca`/`verify-full` also need `sslrootcert=<CA file>`".to_owned()
             }
+            Self::Connect { message, .. } if message.starts_with("the directory") => {
+                "create the directory, or check the URL's path (`sqlite://relative.db`, `sqlite:///absolute/path.db`)".to_owned()
+            }
             Self::Connect { message, .. } if message.starts_with("the database file") => {
                 format!("reading never creates a database: check the URL, or create it by applying the migrations: `cargo migrate upgrade`{}", or("Migrator::upgrade"))
             }
