@@ -99,6 +99,26 @@ fn wrong_password_is_refused_and_never_printed() {
         assert!(run.stderr.contains("cannot connect"), "{}", run.stderr);
         assert!(!run.all().contains("Wr0ngPassw0rd"), "{}", run.all());
     }
+    let run = pkg.run_env(&["upgrade"], &[("DATABASE_URL", &url)]);
+    assert!(run.stderr.contains("the server refused the URL's user or password"), "{}", run.stderr);
+    assert!(run.stderr.contains("help: check the user and password in the URL"), "{}", run.stderr);
+}
+
+/// A database the server does not have is named as such, on both servers, decided by the
+/// error's code.
+#[test]
+fn a_database_missing_on_the_server_says_to_create_it() {
+    for backend in [Backend::Postgres, Backend::MySql] {
+        let db = TestDb::new(backend);
+        let (base, _) = db.url.rsplit_once('/').unwrap();
+        let url = format!("{base}/no_such_database_here");
+        let pkg = Package::initialised();
+        users(&pkg);
+        let run = pkg.run_env(&["upgrade"], &[("DATABASE_URL", &url)]);
+        run.code(7);
+        assert!(run.stderr.contains("the database named in the URL does not exist on the server"), "{}", run.stderr);
+        assert!(run.stderr.contains("help: create it on the server first"), "{}", run.stderr);
+    }
 }
 
 #[test]

@@ -63,8 +63,14 @@ impl Db {
             // Read as written, part of the password would become the host or the path.
             return Err(Error::UnencodedPassword { url: shown });
         }
-        let fail =
-            |e: sqlx::Error| Error::Connect { url: shown.clone(), message: scrub(url, &e.to_string()), source: None };
+        let fail = |e: sqlx::Error| Error::Connect {
+            url: shown.clone(),
+            message: refusal(&e).map_or_else(
+                || scrub(url, &e.to_string()),
+                |what| format!("{what}: {}", scrub(url, &database_message(&e))),
+            ),
+            source: None,
+        };
         match dialect {
             #[cfg(feature = "sqlite")]
             Dialect::Sqlite => {
@@ -211,3 +217,37 @@ macro_rules! from_pool {
 from_pool!("sqlite", sqlx::SqlitePool, Sqlite);
 from_pool!("postgres", sqlx::PgPool, Postgres);
 from_pool!("mysql", sqlx::MySqlPool, MySql);
+
+/// What the server's refusal of a connection means, in the words [`Error::help`] keys on, when
+/// it is one a person fixes in the URL or on the server: decided by the error's code, never by
+/// its (possibly translated) text.
+fn refusal(e: &sqlx::Error) -> Option<&'static str> {
+    let db = e.as_database_error()?;
+    #[cfg(feature = "mysql")]
+    if let Some(my) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return match my.number() {
+            // ER_BAD_DB_ERROR
+            1049 => Some(NO_SUCH_DATABASE),
+            // ER_ACCESS_DENIED_ERROR, ER_DBACCESS_DENIED_ERROR
+            1045 | 1044 => Some(REFUSED_LOGIN),
+            _ => None,
+        };
+    }
+    match db.code().as_deref() {
+        // invalid_catalog_name
+        Some("3D000") => Some(NO_SUCH_DATABASE),
+        // invalid_authorization_specification, invalid_password
+        Some("28000" | "28P01") => Some(REFUSED_LOGIN),
+        _ => None,
+    }
+}
+
+/// The start of the message of a connection to a database the server does not have.
+pub(crate) const NO_SUCH_DATABASE: &str = "the database named in the URL does not exist on the server";
+/// The start of the message of a connection whose user or password the server refused.
+pub(crate) const REFUSED_LOGIN: &str = "the server refused the URL's user or password";
+
+/// The server's own message, without the driver's prefix.
+fn database_message(e: &sqlx::Error) -> String {
+    e.as_database_error().map_or_else(|| e.to_string(), |db| db.message().to_owned())
+}

@@ -499,6 +499,12 @@ impl Error {
             {
                 "check the URL's TLS settings: `sslmode=require` (PostgreSQL) or `ssl-mode=required` (MySQL) encrypts; `verify-ca`/`verify-full` also need `sslrootcert=<CA file>`".to_owned()
             }
+            Self::Connect { message, .. } if message.starts_with(super::db::NO_SUCH_DATABASE) => {
+                "create it on the server first (`CREATE DATABASE <name>`, or `createdb <name>` for PostgreSQL), or fix its name in the URL: a run creates tables, never server databases".to_owned()
+            }
+            Self::Connect { message, .. } if message.starts_with(super::db::REFUSED_LOGIN) => {
+                "check the user and password in the URL (special characters in the password percent-encoded, `@` as `%40`), and that the server lets this user in from here".to_owned()
+            }
             Self::Connect { message, .. } if message.starts_with("the directory") => {
                 "create the directory, or check the URL's path (`sqlite://relative.db`, `sqlite:///absolute/path.db`)".to_owned()
             }
