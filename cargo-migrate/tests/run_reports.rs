@@ -32,6 +32,43 @@ fn a_failed_run_reports_what_it_applied_before_the_failure() {
     }
 }
 
+/// SQLite has no server to cancel from: the run's progress handler interrupts the statement
+/// in this process, so Ctrl-C stops a long statement at once, rolls its revision back and
+/// leaves the database free.
+#[test]
+fn ctrl_c_interrupts_a_long_sqlite_statement() {
+    let db = TestDb::new(Backend::Sqlite);
+    let pkg = Package::initialised().with_url(&db.url);
+    pkg.revision("c1c1c1c1c1c1", "quick", "CREATE TABLE quick (id int);", "DROP TABLE quick;", &[]);
+    // About half a minute of work, were it not interrupted.
+    let slow = "INSERT INTO quick VALUES (1);\nWITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c \
+                WHERE i < 200000000) SELECT count(*) FROM c;";
+    pkg.revision("c2c2c2c2c2c2", "slow", slow, "SELECT 1;", &[]);
+    let file = db.url.strip_prefix("sqlite://").unwrap().to_owned();
+    let lock = std::path::PathBuf::from(format!("{file}-migrate.lock"));
+    let child = spawn_upgrade(&pkg, &db.url);
+    // The run's lock file appears as it starts; the first revision takes a millisecond.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !lock.exists() {
+        assert!(Instant::now() < deadline, "the run never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    let start = Instant::now();
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(start.elapsed() < Duration::from_secs(5), "took {:?}", start.elapsed());
+    assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Upgraded 1 revision before the failure"), "{stdout}");
+    assert!(stderr.contains("the run was cancelled while `c2c2c2c2c2c2` ran"), "{stderr}");
+    assert!(stderr.contains("rolled back"), "{stderr}");
+    assert_eq!(db.query("SELECT CAST(count(*) AS TEXT) FROM quick"), [["0"]]);
+    assert_eq!(db.history().len(), 1);
+    let down = pkg.run(&["downgrade", "base"]);
+    assert!(down.ok().contains("Downgraded 1 revision"), "{}", down.stderr);
+}
+
 /// An accepted checksum is recorded before the first step, so a run that fails after it still
 /// says it accepted the file; asked again, it says there is nothing left to accept.
 #[test]

@@ -66,8 +66,8 @@ pub(crate) trait Backend: Sized + Send {
     /// Ends the run's connection, releasing its lock, on every path.
     fn release(self) -> impl Future<Output = ()> + Send;
 
-    /// A way to cancel, from elsewhere, the statement this connection runs (`None` where the
-    /// database cannot: SQLite runs in this process and is stopped between statements).
+    /// A way to cancel, from elsewhere, the statement this connection runs (`None` where it
+    /// cannot be had): from a second connection on a server, by a progress handler on SQLite.
     fn canceller(&mut self) -> impl Future<Output = Option<Canceller>> + Send;
 
     /// The largest packet the server accepts, in bytes, when it has a limit that matters

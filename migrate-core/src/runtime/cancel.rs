@@ -1,7 +1,7 @@
-//! [`Cancel`]: stops a run from elsewhere (a Ctrl-C handler, a shutdown hook). The statement
-//! running on the server is cancelled there, the step's transaction rolls back, the lock is
-//! released, and the run returns [`Error::Cancelled`](crate::Error::Cancelled) with what it
-//! had applied.
+//! [`Cancel`]: stops a run from elsewhere (a Ctrl-C handler, a shutdown hook). The running
+//! statement is cancelled (on the server, or interrupted in-process on SQLite), the step's
+//! transaction rolls back, the lock is released, and the run returns
+//! [`Error::Cancelled`](crate::Error::Cancelled) with what it had applied.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

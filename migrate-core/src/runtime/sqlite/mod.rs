@@ -3,7 +3,8 @@
 //! ends, SIGKILL included) plus the busy timeout `BEGIN IMMEDIATE` waits for. A run on a
 //! rollback-journal database keeps SQLite's own lock from its first step to its end (exclusive
 //! locking mode), so other connections see the schema before the run or after it, never between
-//! two steps. Statements run in this process, so a cancelled run stops between statements.
+//! two steps. A cancelled run interrupts the statement running: SQLite consults a progress
+//! handler every thousand virtual-machine steps, and the handler stops it once cancelled.
 
 mod schema;
 
@@ -30,6 +31,9 @@ pub(crate) struct SqliteConn {
     busy_before: Option<String>,
     /// Whether the run put the connection in exclusive locking mode, undone on release.
     held_exclusive: bool,
+    /// Whether the run installed the progress handler that interrupts a cancelled statement,
+    /// removed on release.
+    interruptible: bool,
 }
 
 impl Drop for SqliteConn {
@@ -47,6 +51,8 @@ fn classify(e: &sqlx::Error) -> FailureKind {
     match e.as_database_error() {
         // SQLITE_BUSY and SQLITE_LOCKED with their extended codes.
         Some(db) if matches!(db.code().as_deref(), Some("5" | "261" | "517" | "6" | "262")) => FailureKind::Busy,
+        // SQLITE_INTERRUPT: the progress handler stopped a cancelled run's statement.
+        Some(db) if db.code().as_deref() == Some("9") => FailureKind::Cancelled,
         Some(db) if db.message().starts_with("no such table") => FailureKind::MissingTable,
         Some(db) if db.message().contains("readonly database") => FailureKind::ReadOnly,
         _ => FailureKind::Other,
@@ -74,7 +80,7 @@ impl SqliteConn {
             message: e.to_string(),
             source: Some(e),
         })?;
-        Ok(Self { conn, armed, run_lock: None, busy_before: None, held_exclusive: false })
+        Ok(Self { conn, armed, run_lock: None, busy_before: None, held_exclusive: false, interruptible: false })
     }
 
     /// Waits up to `timeout` for an exclusive OS lock on `<database>-migrate.lock` (one per
@@ -200,12 +206,27 @@ impl Backend for SqliteConn {
                 return;
             }
         }
+        if self.interruptible {
+            // Left in place, the handler would stop the app's own statements after a cancel.
+            let Ok(mut handle) = self.conn.lock_handle().await else { return };
+            handle.remove_progress_handler();
+        }
         // Nothing is left open after a run that got here: hand the connection back for reuse.
         self.armed = false;
     }
 
+    /// Interrupts the running statement from this process: a progress handler, consulted every
+    /// thousand virtual-machine steps, stops it once the returned canceller has run.
     async fn canceller(&mut self) -> Option<Canceller> {
-        None
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = Arc::new(AtomicBool::new(false));
+        let seen = Arc::clone(&stop);
+        let mut handle = self.conn.lock_handle().await.ok()?;
+        handle.set_progress_handler(1000, move || !seen.load(Ordering::Relaxed));
+        drop(handle);
+        self.interruptible = true;
+        Some(Box::new(move || Box::pin(async move { stop.store(true, Ordering::SeqCst) })))
     }
 
     /// `VACUUM INTO`: a consistent copy, written by SQLite itself on the run's connection.
@@ -280,5 +301,25 @@ mod tests {
         let other = SqliteConnectOptions::new().filename(&path).busy_timeout(Duration::ZERO);
         let mut writer = sqlx::ConnectOptions::connect(&other).await.unwrap();
         sqlx::Executor::execute(&mut writer, "CREATE TABLE after_run (x int)").await.unwrap();
+    }
+
+    /// A cancelled run's statement is interrupted in this process, and the handler that did it
+    /// goes with the run: the app's next statement on the same connection runs to its end.
+    #[tokio::test]
+    async fn a_cancel_interrupts_the_statement_and_leaves_the_connection_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = one_connection(&dir.path().join("app.db")).await;
+        let long = "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 100000) \
+                    SELECT count(*) FROM c";
+        let mut conn = SqliteConn::for_run(&pool).await.unwrap();
+        let cancel = conn.canceller().await.expect("SQLite can interrupt its own statements");
+        cancel().await;
+        let failure = conn.rows(long).await.unwrap_err();
+        assert_eq!(failure.kind, FailureKind::Cancelled, "{}", failure.message);
+        conn.release().await;
+
+        let mut again = SqliteConn::pooled(&pool).await.unwrap();
+        let rows = again.rows(long).await.unwrap();
+        assert_eq!(first(&rows).as_deref(), Some("100000"));
     }
 }
