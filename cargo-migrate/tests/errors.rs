@@ -304,6 +304,13 @@ fn offline_scripts_refuse_what_online_runs_refuse() {
     let run = pkg.run(&["upgrade", "--sql", "head:aaaa0000"]);
     run.code(2);
     assert!(run.stderr.contains("downgrade --sql head:aaaa0000"), "{}", run.stderr);
+    // A downgrade target alone names no start: the help gives the range, in the words typed.
+    let run = pkg.run(&["downgrade", "-1", "--sql"]);
+    run.code(2);
+    assert!(run.stderr.contains("`downgrade -1 --sql` needs to know where the database is"), "{}", run.stderr);
+    assert!(run.stderr.contains("`cargo migrate downgrade head:-1 --sql`"), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert!(pkg.run(&["downgrade", "head:-1", "--sql"]).ok().contains("DROP TABLE b;"));
 }
 
 /// Regression: a URL typed without its scheme was echoed with its password.

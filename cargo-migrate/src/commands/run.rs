@@ -385,6 +385,14 @@ fn offline(
             help: "run it online, or restore the edited file".to_owned(),
         });
     }
+    if kind == Kind::Downgrade && !target_text.contains(':') {
+        return Err(CliError::Usage {
+            message: format!(
+                "`downgrade {target_text} --sql` needs to know where the database is, and --sql connects to nothing"
+            ),
+            help: format!("name where it starts, as a range: `cargo migrate downgrade head:{target_text} --sql`"),
+        });
+    }
     let graph = &project.graph;
     // A single target is the range from base (nothing applied) to it.
     let range: Range = if target_text.contains(':') {
