@@ -91,7 +91,6 @@ pub(crate) fn plan_error(e: PlanError) -> CliError {
     let help = match &e {
         PlanError::PrefixTooShort { .. } => Some("type at least 4 characters of the id, or the whole id".to_owned()),
         PlanError::UnknownLabel { .. } => Some("`cargo migrate branches` lists the branch labels".to_owned()),
-        PlanError::MultipleHeads { .. } => Some("`cargo migrate heads` lists them".to_owned()),
         PlanError::NotApplied { .. } => Some("`cargo migrate current` shows what is applied".to_owned()),
         PlanError::NotEnough { available: 0, .. } => {
             Some("`cargo migrate current` shows where the database is".to_owned())
