@@ -222,7 +222,7 @@ pub(crate) struct RunOpts {
 }
 
 /// Options shared by `upgrade` and `downgrade`, the commands that run migration SQL.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct ApplyOpts {
     /// Accept the edited file of an applied revision and record its new checksum.
     #[arg(long, value_name = "REV")]

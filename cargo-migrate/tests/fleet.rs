@@ -1,7 +1,8 @@
 //! Fleets through the real binary: `upgrade`, `downgrade`, `current` and `check` over SQLite,
 //! PostgreSQL and MariaDB databases at once (`--database-url` repeated, `--database-urls FILE`),
 //! a failing database reported without stopping the others (or stopping them with
-//! `--fail-fast`), passwords redacted, and one database listed twice still applied once.
+//! `--fail-fast`), passwords redacted, one database listed twice still applied once, and the run
+//! options (`--all-or-nothing`, `--accept-changed`, `--backup`) applied to every database.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -17,6 +18,44 @@ fn chain(pkg: &Package) {
         "ALTER TABLE users DROP COLUMN email;",
         &[],
     );
+}
+
+/// Regression: a fleet run took none of the options of a single run; `--all-or-nothing` was
+/// ignored, so a failure left each database half upgraded.
+#[test]
+fn the_run_options_apply_to_every_database_of_a_fleet() {
+    let dbs = [TestDb::new(Backend::Sqlite), TestDb::new(Backend::Sqlite)];
+    let pkg = Package::initialised();
+    chain(&pkg);
+    let urls: Vec<&str> = dbs.iter().flat_map(|d| ["--database-url", d.url.as_str()]).collect();
+    pkg.run(&[&["upgrade"][..], &urls].concat()).code(0);
+
+    // All or nothing on each: the failing second revision takes the first one back with it.
+    pkg.revision("c3c3c3c3c3c3", "fine", "CREATE TABLE fine (x int);", "DROP TABLE fine;", &[]);
+    pkg.revision("d4d4d4d4d4d4", "broken", "INSERT INTO no_such_table VALUES (1);", "SELECT 1;", &[]);
+    let run = pkg.run(&[&["upgrade", "--all-or-nothing"][..], &urls].concat());
+    run.code(1);
+    for db in &dbs {
+        assert_eq!(db.history().len(), 2, "rolled back as a whole: {}", run.all());
+        assert!(db.schema().iter().all(|row| row[0] != "fine"), "{}", run.all());
+    }
+
+    // Accepted on each, and each backed up first into the one directory, under its own name.
+    std::fs::remove_file(pkg.file("d4d4d4d4d4d4")).unwrap();
+    let file = pkg.file("a1a1a1a1a1a1");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("PRIMARY KEY)", "PRIMARY KEY /* reviewed */)")).unwrap();
+    let backups = pkg.path().join("backups");
+    let backup_arg = backups.to_str().unwrap();
+    let run = pkg.run(&[&["upgrade", "--accept-changed", "a1a1", "--backup", backup_arg][..], &urls].concat());
+    run.code(0);
+    assert_eq!(run.stdout.matches("accepted the edited file of a1a1a1a1a1a1").count(), 2, "{}", run.all());
+    assert_eq!(run.stdout.matches("backed up to").count(), 2, "{}", run.all());
+    assert_eq!(std::fs::read_dir(&backups).unwrap().count(), 2, "{}", run.all());
+    for db in &dbs {
+        assert_eq!(db.history().len(), 3, "{}", run.all());
+    }
+    pkg.run(&[&["check"][..], &urls].concat()).code(0);
 }
 
 #[test]

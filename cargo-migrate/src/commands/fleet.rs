@@ -5,10 +5,11 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use migrate_core::{FleetOp, FleetOutcome, Migrator};
+use migrate_core::{Backup, FleetOp, FleetOutcome, Migrator};
 use serde_json::json;
 
-use crate::commands::{Ctx, db};
+use crate::cli::ApplyOpts;
+use crate::commands::{Ctx, db, run};
 use crate::error::{CliError, code};
 use crate::output::Paint;
 use crate::project::parse_target;
@@ -16,9 +17,9 @@ use crate::project::parse_target;
 /// What a fleet command does.
 pub(crate) enum Kind {
     /// `upgrade [target]` (default: `head`, or `heads` where several are declared).
-    Upgrade(Option<String>),
+    Upgrade(Option<String>, ApplyOpts),
     /// `downgrade <target>`.
-    Downgrade(String),
+    Downgrade(String, ApplyOpts),
     /// `current`.
     Current,
     /// `check`.
@@ -52,27 +53,40 @@ pub(crate) fn urls(ctx: &mut Ctx<'_>) -> Result<Option<Vec<String>>, CliError> {
 /// Runs `kind` on every database of `urls`.
 pub(crate) fn exec(ctx: &mut Ctx<'_>, urls: Vec<String>, kind: Kind, json_out: bool) -> Result<ExitCode, CliError> {
     let project = ctx.project()?;
-    if matches!(kind, Kind::Check | Kind::Upgrade(_)) {
+    if matches!(kind, Kind::Check | Kind::Upgrade(..)) {
         project.check_heads()?;
     }
-    let op = match &kind {
-        Kind::Upgrade(t) => {
+    let (op, apply) = match &kind {
+        Kind::Upgrade(t, apply) => (
             FleetOp::Upgrade(parse_target(t.as_deref().unwrap_or(match project.config.head_policy() {
                 migrate_core::HeadPolicy::Single if !project.graph.is_empty() => "head",
                 _ => "heads",
-            }))?)
-        }
-        Kind::Downgrade(t) => FleetOp::Downgrade(parse_target(t)?),
-        Kind::Current => FleetOp::Current,
-        Kind::Check => FleetOp::Check,
+            }))?),
+            Some(apply),
+        ),
+        Kind::Downgrade(t, apply) => (FleetOp::Downgrade(parse_target(t)?), Some(apply)),
+        Kind::Current => (FleetOp::Current, None),
+        Kind::Check => (FleetOp::Check, None),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::Io { path: "tokio runtime".to_owned(), message: e.to_string() })?;
-    let migrator = Migrator::new(project.graph.clone())
-        .with_options(db::options(&project.config))
-        .with_head_policy(project.config.head_policy());
+    // Each database's run takes the options one database's would: all-or-nothing, accepted
+    // checksums, and a backup of its own in the backup directory.
+    let mut options = db::options(&project.config);
+    let mut backup = None;
+    if let Some(apply) = apply {
+        options.all_or_nothing = apply.all_or_nothing;
+        options.accept_changed = run::accepted(&project, &apply.accept_changed)?;
+        backup = run::backup_dir(&project, apply);
+    }
+    let mut migrator =
+        Migrator::new(project.graph.clone()).with_options(options).with_head_policy(project.config.head_policy());
+    if let Some(dir) = backup {
+        // The URL is each database's own, given per run.
+        migrator = migrator.with_backup(Backup::new(dir, String::new()));
+    }
     let (jobs, fail_fast) = (ctx.global.jobs, ctx.global.fail_fast);
     ctx.out.verbose(format!("{} database(s), {jobs} at a time", urls.len()));
     let results = runtime.block_on(migrator.fleet(&urls, &op, jobs, fail_fast));
@@ -122,9 +136,19 @@ pub(crate) fn exec(ctx: &mut Ctx<'_>, urls: Vec<String>, kind: Kind, json_out: b
 fn describe(outcome: &FleetOutcome, elapsed: Duration) -> String {
     let at = |current: &[String]| if current.is_empty() { "base".to_owned() } else { current.join(", ") };
     match outcome {
-        FleetOutcome::Ran(report) if report.steps.is_empty() => format!("nothing to do, at {}", at(&report.current)),
         FleetOutcome::Ran(report) => {
-            format!("{} revision(s) in {}, now at {}", report.steps.len(), db::human(elapsed), at(&report.current))
+            let mut line = if report.steps.is_empty() {
+                format!("nothing to do, at {}", at(&report.current))
+            } else {
+                format!("{} revision(s) in {}, now at {}", report.steps.len(), db::human(elapsed), at(&report.current))
+            };
+            if !report.accepted.is_empty() {
+                line.push_str(&format!("; accepted the edited file of {}", report.accepted.join(", ")));
+            }
+            if let Some(path) = &report.backup {
+                line.push_str(&format!("; backed up to {} first", path.display()));
+            }
+            line
         }
         FleetOutcome::Current(current) => format!("at {}", at(current)),
         FleetOutcome::Checked(status) => format!("at the head ({})", at(&status.current)),

@@ -38,7 +38,12 @@ fn load(ctx: &mut Ctx<'_>, offline: bool, purpose: db::Start) -> Result<(Project
 pub(crate) fn upgrade(args: UpgradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
     if let Some(urls) = fleet::urls(ctx)? {
         refuse_sql_for_fleet(args.run.sql)?;
-        return fleet::exec(ctx, urls, fleet::Kind::Upgrade(args.target.clone()), args.run.json.json);
+        return fleet::exec(
+            ctx,
+            urls,
+            fleet::Kind::Upgrade(args.target.clone(), args.apply.clone()),
+            args.run.json.json,
+        );
     }
     let config = ctx.config()?;
     let Some(mut early) =
@@ -106,7 +111,12 @@ fn remembers(args: &UpgradeArgs, config: &crate::config::Config) -> bool {
 pub(crate) fn downgrade(args: DowngradeArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
     if let Some(urls) = fleet::urls(ctx)? {
         refuse_sql_for_fleet(args.run.sql)?;
-        return fleet::exec(ctx, urls, fleet::Kind::Downgrade(args.target.clone()), args.run.json.json);
+        return fleet::exec(
+            ctx,
+            urls,
+            fleet::Kind::Downgrade(args.target.clone(), args.apply.clone()),
+            args.run.json.json,
+        );
     }
     let (project, early) = load(ctx, args.run.sql, db::Start::Write)?;
     let apply = Apply::new(&project, &args.apply)?;
@@ -138,18 +148,22 @@ struct Apply {
 
 impl Apply {
     fn new(project: &Project, opts: &ApplyOpts) -> Result<Self, CliError> {
-        let config = &project.config;
-        let backup = opts
-            .backup
-            .as_ref()
-            .map(|d| config.cwd.join(d))
-            .or_else(|| config.metadata.backup.as_ref().map(|d| config.package.dir.join(d)));
+        let backup = backup_dir(project, opts);
         Ok(Self { all_or_nothing: opts.all_or_nothing, accept: accepted(project, &opts.accept_changed)?, backup })
     }
 }
 
+/// Where backups go: `--backup`, else `backup` in the metadata (relative to the package).
+pub(crate) fn backup_dir(project: &Project, opts: &ApplyOpts) -> Option<PathBuf> {
+    let config = &project.config;
+    opts.backup
+        .as_ref()
+        .map(|d| config.cwd.join(d))
+        .or_else(|| config.metadata.backup.as_ref().map(|d| config.package.dir.join(d)))
+}
+
 /// Full ids of the revisions given to `--accept-changed`.
-fn accepted(project: &Project, given: &[String]) -> Result<Vec<String>, CliError> {
+pub(crate) fn accepted(project: &Project, given: &[String]) -> Result<Vec<String>, CliError> {
     let mut out = Vec::new();
     for g in given {
         match resolve_revision(&project.graph, g)? {

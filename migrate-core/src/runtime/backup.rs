@@ -23,10 +23,18 @@ impl Backup {
         Self { dir: dir.into(), url: url.into() }
     }
 
-    /// The file a backup of a database at `at` (its current revisions; empty at base) goes to:
-    /// a name no earlier backup took, so a run retried within the same second (after a failure,
-    /// say) writes beside the first one's backup instead of failing on it.
-    pub(crate) fn path(&self, dialect: Dialect, at: &[String]) -> PathBuf {
+    /// The file a backup of a database at `at` (its current revisions; empty at base) goes to,
+    /// created empty in the directory (made if missing) so that nothing else takes its name: a
+    /// run retried within the same second writes beside the first one's backup, and the
+    /// databases of a fleet that share a name each get their own file.
+    pub(crate) fn reserve(&self, dialect: Dialect, at: &[String]) -> Result<PathBuf, String> {
+        self.prepare()?;
+        let (stem, ext) = self.name(dialect, at);
+        reserve(&self.dir, &stem, ext).map_err(|e| format!("cannot create a file in {}: {e}", self.dir.display()))
+    }
+
+    /// The backup file's name, without a number, and its extension.
+    fn name(&self, dialect: Dialect, at: &[String]) -> (String, &'static str) {
         let name = database_name(&self.url);
         let at = if at.is_empty() { "base".to_owned() } else { at.join("+") };
         let ext = match dialect {
@@ -34,7 +42,12 @@ impl Backup {
             Dialect::Postgres => "dump",
             Dialect::MySql => "sql",
         };
-        unused(&self.dir, &format!("{name}-{}-at-{at}", timestamp(SystemTime::now())), ext)
+        (format!("{name}-{}-at-{at}", timestamp(SystemTime::now())), ext)
+    }
+
+    /// The same directory, for the database at `url`.
+    pub(crate) fn of(&self, url: &str) -> Self {
+        Self { dir: self.dir.clone(), url: url.to_owned() }
     }
 
     /// The URL.
@@ -42,8 +55,13 @@ impl Backup {
         &self.url
     }
 
+    /// The directory.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// Creates the directory.
-    pub(crate) fn prepare(&self) -> Result<(), String> {
+    fn prepare(&self) -> Result<(), String> {
         std::fs::create_dir_all(&self.dir).map_err(|e| format!("cannot create {}: {e}", self.dir.display()))
     }
 }
@@ -80,16 +98,20 @@ pub(crate) async fn run_tool(
     Err(last)
 }
 
-/// `dir/stem.ext`, or the first of `dir/stem-2.ext`, `dir/stem-3.ext`… that does not exist.
-fn unused(dir: &Path, stem: &str, ext: &str) -> PathBuf {
+/// Creates `dir/stem.ext`, or else the first of `dir/stem-2.ext`, `dir/stem-3.ext`… that does
+/// not exist yet, empty and exclusively (two callers never get the same file).
+fn reserve(dir: &Path, stem: &str, ext: &str) -> std::io::Result<PathBuf> {
     let mut path = dir.join(format!("{stem}.{ext}"));
     for n in 2.. {
-        if !path.exists() {
-            break;
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(_) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                path = dir.join(format!("{stem}-{n}.{ext}"));
+            }
+            Err(e) => return Err(e),
         }
-        path = dir.join(format!("{stem}-{n}.{ext}"));
     }
-    path
+    Ok(path)
 }
 
 /// The database's name in `url`: the path's last part (a SQLite file's stem).
@@ -129,20 +151,23 @@ mod tests {
         assert_eq!(database_name("sqlite:///srv/data/app.db"), "app");
         assert_eq!(database_name("sqlite:app.db"), "app");
         let b = Backup::new("/b", "mysql://root@h/shop");
-        let p = b.path(Dialect::MySql, &["ab12".to_owned()]);
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-        assert!(name.starts_with("shop-") && name.ends_with("-at-ab12.sql"), "{name}");
-        assert!(b.path(Dialect::Sqlite, &[]).to_string_lossy().ends_with("-at-base.db"));
+        let (stem, ext) = b.name(Dialect::MySql, &["ab12".to_owned()]);
+        assert!(stem.starts_with("shop-") && stem.ends_with("-at-ab12") && ext == "sql", "{stem}.{ext}");
+        let (stem, ext) = b.name(Dialect::Sqlite, &[]);
+        assert!(stem.ends_with("-at-base") && ext == "db", "{stem}.{ext}");
     }
 
     #[test]
-    fn a_name_already_taken_gets_a_number() {
+    fn a_name_already_taken_gets_a_number_and_each_caller_its_own_file() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        assert_eq!(unused(d, "app-at-base", "db"), d.join("app-at-base.db"));
-        std::fs::write(d.join("app-at-base.db"), "").unwrap();
-        assert_eq!(unused(d, "app-at-base", "db"), d.join("app-at-base-2.db"));
-        std::fs::write(d.join("app-at-base-2.db"), "").unwrap();
-        assert_eq!(unused(d, "app-at-base", "db"), d.join("app-at-base-3.db"));
+        assert_eq!(reserve(d, "app-at-base", "db").unwrap(), d.join("app-at-base.db"));
+        assert!(d.join("app-at-base.db").is_file(), "the name is taken at once");
+        assert_eq!(reserve(d, "app-at-base", "db").unwrap(), d.join("app-at-base-2.db"));
+        assert_eq!(reserve(d, "app-at-base", "db").unwrap(), d.join("app-at-base-3.db"));
+        let b = Backup::new(d.join("made/here"), "sqlite:app.db");
+        let first = b.reserve(Dialect::Sqlite, &[]).unwrap();
+        let second = b.of("sqlite:///elsewhere/app.db").reserve(Dialect::Sqlite, &[]).unwrap();
+        assert!(first.is_file() && second.is_file() && first != second, "{first:?} {second:?}");
     }
 }

@@ -1,6 +1,7 @@
 //! Fleets: one migrator run against many databases (a database per tenant), with bounded
 //! parallelism. Each database is its own run with its own connection and its own lock; a failing
-//! database does not stop the others unless the caller asks (`fail_fast`).
+//! database does not stop the others unless the caller asks (`fail_fast`). A migrator with a
+//! backup backs up each database into the same directory, each under its own name.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -89,9 +90,18 @@ impl Migrator {
             FleetOp::Upgrade(_) | FleetOp::Downgrade(_) => Db::connect(url).await?,
             FleetOp::Current | FleetOp::Check => Db::connect_existing(url).await?,
         };
+        // A backup is of the database at hand: each gets its own, in the same directory.
+        let own;
+        let this = match &self.backup {
+            Some(b) if matches!(op, FleetOp::Upgrade(_) | FleetOp::Downgrade(_)) => {
+                own = self.clone().with_backup(b.of(url));
+                &own
+            }
+            _ => self,
+        };
         let outcome = match op {
-            FleetOp::Upgrade(t) => self.upgrade(&db, t).await.map(FleetOutcome::Ran),
-            FleetOp::Downgrade(t) => self.downgrade(&db, t).await.map(FleetOutcome::Ran),
+            FleetOp::Upgrade(t) => this.upgrade(&db, t).await.map(FleetOutcome::Ran),
+            FleetOp::Downgrade(t) => this.downgrade(&db, t).await.map(FleetOutcome::Ran),
             FleetOp::Current => self.current(&db).await.map(FleetOutcome::Current),
             FleetOp::Check => self.check(&db).await.map(FleetOutcome::Checked),
         };

@@ -450,10 +450,14 @@ impl Migrator {
         backup: &Backup,
         at: &[String],
     ) -> Result<std::path::PathBuf, Error> {
-        let path = backup.path(B::DIALECT, at);
-        let fail = |message: String| Error::Backup { path: path.display().to_string(), message };
-        backup.prepare().map_err(fail)?;
-        conn.backup(backup.url(), &path).await.map_err(fail)?;
+        let path = backup
+            .reserve(B::DIALECT, at)
+            .map_err(|message| Error::Backup { path: backup.dir().display().to_string(), message })?;
+        if let Err(message) = conn.backup(backup.url(), &path).await {
+            // The name was taken empty; a backup that failed leaves nothing behind.
+            let _ = std::fs::remove_file(&path);
+            return Err(Error::Backup { path: path.display().to_string(), message });
+        }
         Ok(path)
     }
 }
