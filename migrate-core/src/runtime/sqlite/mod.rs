@@ -189,6 +189,12 @@ impl Backend for SqliteConn {
     }
 
     async fn release(mut self) {
+        if self.interruptible {
+            // First, so that nothing below is interrupted after a cancel; left in place, the
+            // handler would stop the app's own statements.
+            let Ok(mut handle) = self.conn.lock_handle().await else { return };
+            handle.remove_progress_handler();
+        }
         if let Some(ms) = self.busy_before.take() {
             let _ = self.batch(&[&format!("PRAGMA busy_timeout = {}", ms.trim())]).await;
         }
@@ -205,11 +211,6 @@ impl Backend for SqliteConn {
                 // Still holding the file: close the connection instead of pooling it.
                 return;
             }
-        }
-        if self.interruptible {
-            // Left in place, the handler would stop the app's own statements after a cancel.
-            let Ok(mut handle) = self.conn.lock_handle().await else { return };
-            handle.remove_progress_handler();
         }
         // Nothing is left open after a run that got here: hand the connection back for reuse.
         self.armed = false;
