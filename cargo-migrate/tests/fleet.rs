@@ -58,6 +58,24 @@ fn the_run_options_apply_to_every_database_of_a_fleet() {
     pkg.run(&[&["check"][..], &urls].concat()).code(0);
 }
 
+/// Regression: `check --offline` with several URLs connected to each of them.
+#[test]
+fn an_offline_check_reads_no_database_however_many_are_given() {
+    let pkg = Package::initialised();
+    chain(&pkg);
+    let run = pkg.run(&[
+        "check",
+        "--offline",
+        "--database-url",
+        "sqlite:///nonexistent/dir/x.db",
+        "--database-url",
+        "postgres://nobody@127.0.0.1:1/nowhere",
+    ]);
+    run.code(0);
+    assert!(run.stdout.contains("chain: 2 revisions"), "{}", run.all());
+    assert!(!run.all().contains("database(s)"), "{}", run.all());
+}
+
 #[test]
 fn a_fleet_of_three_backends_with_one_broken_database() {
     let dbs = [TestDb::new(Backend::Sqlite), TestDb::new(Backend::Postgres), TestDb::new(Backend::MySql)];

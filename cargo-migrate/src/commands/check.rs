@@ -25,7 +25,10 @@ const FROM_FILES: [u8; 3] = [code::LINT, code::DOWNGRADE_BROKEN, code::SCHEMA_DI
 
 /// Runs `check`.
 pub(crate) fn exec(args: CheckArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
-    if let Some(urls) = fleet::urls(ctx)? {
+    // Offline, no database is read: the URLs, however many, do not matter.
+    if !args.offline
+        && let Some(urls) = fleet::urls(ctx)?
+    {
         return fleet::exec(ctx, urls, fleet::Kind::Check, args.json.json);
     }
     let config = ctx.config()?;
