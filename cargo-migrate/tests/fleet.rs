@@ -55,7 +55,9 @@ fn the_run_options_apply_to_every_database_of_a_fleet() {
     for db in &dbs {
         assert_eq!(db.history().len(), 3, "{}", run.all());
     }
-    pkg.run(&[&["check"][..], &urls].concat()).code(0);
+    let check = pkg.run(&[&["check"][..], &urls].concat());
+    check.code(0);
+    assert!(check.stderr.contains("the files are not checked over several databases"), "{}", check.all());
 }
 
 /// Regression: `check --offline` with several URLs connected to each of them.

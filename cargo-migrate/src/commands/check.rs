@@ -29,6 +29,12 @@ pub(crate) fn exec(args: CheckArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliEr
     if !args.offline
         && let Some(urls) = fleet::urls(ctx)?
     {
+        if !args.json.json {
+            ctx.out.status(
+                "the files are not checked over several databases (lint, downgrades, schema file): \
+                 `cargo migrate check --offline` lints them, `check` with one database tests the rest",
+            );
+        }
         return fleet::exec(ctx, urls, fleet::Kind::Check, args.json.json);
     }
     let config = ctx.config()?;
