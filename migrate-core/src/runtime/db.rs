@@ -85,7 +85,7 @@ impl Db {
                 if !create && !in_memory && !file.exists() {
                     return Err(Error::Connect {
                         url: shown.clone(),
-                        message: format!("the database file {} does not exist", file.display()),
+                        message: format!("{MISSING_FILE} {} does not exist", file.display()),
                         source: None,
                     });
                 }
@@ -101,7 +101,7 @@ impl Db {
                     // SQLite says only "unable to open database file".
                     (Err(_), Some(dir)) => Err(Error::Connect {
                         url: shown.clone(),
-                        message: format!("the directory {} of the database file does not exist", dir.display()),
+                        message: format!("{MISSING_DIRECTORY} {} of the database file does not exist", dir.display()),
                         source: None,
                     }),
                     (Err(e), None) => Err(fail(e)),
@@ -218,7 +218,8 @@ from_pool!("sqlite", sqlx::SqlitePool, Sqlite);
 from_pool!("postgres", sqlx::PgPool, Postgres);
 from_pool!("mysql", sqlx::MySqlPool, MySql);
 
-/// What the server's refusal of a connection means, in the words [`Error::help`] keys on, when
+/// What the server's refusal of a connection means, in the words [`Error::help`] keys on (as it
+/// keys on the consts below), when
 /// it is one a person fixes in the URL or on the server: decided by the error's code, never by
 /// its (possibly translated) text.
 fn refusal(e: &sqlx::Error) -> Option<&'static str> {
@@ -242,6 +243,10 @@ fn refusal(e: &sqlx::Error) -> Option<&'static str> {
     }
 }
 
+/// The start of the message of a read of a SQLite file that does not exist.
+pub(crate) const MISSING_FILE: &str = "the database file";
+/// The start of the message of a SQLite file whose directory does not exist.
+pub(crate) const MISSING_DIRECTORY: &str = "the directory";
 /// The start of the message of a connection to a database the server does not have.
 pub(crate) const NO_SUCH_DATABASE: &str = "the database named in the URL does not exist on the server";
 /// The start of the message of a connection whose user or password the server refused.

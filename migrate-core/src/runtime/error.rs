@@ -446,14 +446,8 @@ impl Error {
     /// This error with `accepted` (the checksums the run recorded before its first step) in the
     /// report of what the run had done.
     pub(crate) fn with_accepted(mut self, accepted: Vec<String>) -> Self {
-        match &mut self {
-            Self::Statement { report, .. } | Self::Cancelled { report, .. } | Self::LockLost { report, .. } => {
-                report.accepted = accepted;
-            }
-            Self::Database { report: Some(report), .. } | Self::LockTimeout { report: Some(report), .. } => {
-                report.accepted = accepted;
-            }
-            _ => {}
+        if let Some(report) = self.partial_mut() {
+            report.accepted = accepted;
         }
         self
     }
@@ -465,6 +459,17 @@ impl Error {
                 Some(report.as_ref())
             }
             Self::Database { report, .. } | Self::LockTimeout { report, .. } => report.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// [`partial`](Self::partial), to amend.
+    fn partial_mut(&mut self) -> Option<&mut Report> {
+        match self {
+            Self::Statement { report, .. } | Self::Cancelled { report, .. } | Self::LockLost { report, .. } => {
+                Some(report.as_mut())
+            }
+            Self::Database { report, .. } | Self::LockTimeout { report, .. } => report.as_deref_mut(),
             _ => None,
         }
     }
@@ -505,10 +510,10 @@ impl Error {
             Self::Connect { message, .. } if message.starts_with(super::db::REFUSED_LOGIN) => {
                 "check the user and password in the URL (special characters in the password percent-encoded, `@` as `%40`), and that the server lets this user in from here".to_owned()
             }
-            Self::Connect { message, .. } if message.starts_with("the directory") => {
+            Self::Connect { message, .. } if message.starts_with(super::db::MISSING_DIRECTORY) => {
                 "create the directory, or check the URL's path (`sqlite://relative.db`, `sqlite:///absolute/path.db`)".to_owned()
             }
-            Self::Connect { message, .. } if message.starts_with("the database file") => {
+            Self::Connect { message, .. } if message.starts_with(super::db::MISSING_FILE) => {
                 format!("reading never creates a database: check the URL, or create it by applying the migrations: `cargo migrate upgrade`{}", or("Migrator::upgrade"))
             }
             Self::Connect { .. } => "check that the server is running and that the URL is right".to_owned(),

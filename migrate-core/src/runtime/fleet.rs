@@ -93,17 +93,17 @@ impl Migrator {
         // A backup is of the database at hand: each gets its own, in the same directory.
         let own;
         let this = match &self.backup {
-            Some(b) if matches!(op, FleetOp::Upgrade(_) | FleetOp::Downgrade(_)) => {
+            Some(b) => {
                 own = self.clone().with_backup(b.of(url));
                 &own
             }
-            _ => self,
+            None => self,
         };
         let outcome = match op {
             FleetOp::Upgrade(t) => this.upgrade(&db, t).await.map(FleetOutcome::Ran),
             FleetOp::Downgrade(t) => this.downgrade(&db, t).await.map(FleetOutcome::Ran),
-            FleetOp::Current => self.current(&db).await.map(FleetOutcome::Current),
-            FleetOp::Check => self.check(&db).await.map(FleetOutcome::Checked),
+            FleetOp::Current => this.current(&db).await.map(FleetOutcome::Current),
+            FleetOp::Check => this.check(&db).await.map(FleetOutcome::Checked),
         };
         db.close().await;
         outcome
