@@ -14,6 +14,10 @@ use crate::sql::{Options, split};
 /// Scratch databases alive in this process: the server each lives on, and its name.
 static LIVE: Mutex<Vec<(Db, String)>> = Mutex::new(Vec::new());
 static NEXT: AtomicU32 = AtomicU32::new(0);
+/// Held while a database is created and registered, and by [`drop_scratch_databases`]: a
+/// database whose `CREATE` is on the wire when Ctrl-C arrives is registered before the drop
+/// reads the list. `true` once the drop has run, so that nothing is created after it.
+static CREATING: tokio::sync::Mutex<bool> = tokio::sync::Mutex::const_new(false);
 
 /// Creates database `$name` on `$pool`'s server (quoting it with `$q`) and connects a small pool
 /// of the `Db::$variant` kind to it; the same steps for both servers.
@@ -21,11 +25,17 @@ static NEXT: AtomicU32 = AtomicU32::new(0);
 macro_rules! on_server {
     ($server:expr, $pool:expr, $name:expr, $fail:expr, $q:literal, $variant:ident) => {{
         let context = format!("creating the scratch database {}", $name);
-        sqlx::raw_sql(&format!("CREATE DATABASE {q}{}{q}", $name, q = $q))
-            .execute($pool)
-            .await
-            .map_err($fail(context.clone()))?;
-        register($server, &$name);
+        {
+            let closed = CREATING.lock().await;
+            if *closed {
+                return Err(Error::Scratch { context, message: "cancelled: the process is ending".to_owned() });
+            }
+            sqlx::raw_sql(&format!("CREATE DATABASE {q}{}{q}", $name, q = $q))
+                .execute($pool)
+                .await
+                .map_err($fail(context.clone()))?;
+            register($server, &$name);
+        }
         let options = (*$pool.connect_options()).clone().database(&$name);
         let db = sqlx::pool::PoolOptions::new()
             .max_connections(2)
@@ -153,8 +163,11 @@ async fn drop_database(server: &Db, name: &str) {
     }
 }
 
-/// Drops every scratch database this process still has: for a signal handler, before exiting.
+/// Drops every scratch database this process still has, and refuses to create any after it:
+/// for a signal handler, before exiting.
 pub async fn drop_scratch_databases() {
+    let mut closed = CREATING.lock().await;
+    *closed = true;
     let live: Vec<(Db, String)> = LIVE.lock().map(|mut l| std::mem::take(&mut *l)).unwrap_or_default();
     for (server, name) in live {
         drop_database(&server, &name).await;
