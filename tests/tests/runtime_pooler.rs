@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use migrate_core::sql::Dialect;
-use migrate_core::{Db, ErrorKind, Migrator, Target, load_dir};
+use migrate_core::{ConnectFailure, Db, Error, ErrorKind, Migrator, Target, load_dir};
 use migrate_tests::TestDb;
 use migrate_tests::processes::{self, Lock, run_counts, text, write_chain, write_chain_with};
 use migrate_tests::servers::{PgBouncer, PgPair, wait_until};
@@ -99,6 +99,11 @@ fn session_pooling_needs_one_server_connection() {
             migrator.downgrade(&db, &Target::Base).await.unwrap();
             db.close().await;
         }
+        // A startup parameter the pooler does not know (its configuration does not ignore it)
+        // is named as such, from the protocol-violation code PgBouncer answers with.
+        let refused = Db::connect(&format!("{url}?extra_float_digits=2")).await.unwrap_err();
+        assert!(matches!(refused, Error::Connect { reason: ConnectFailure::StartupParameter, .. }), "{refused:?}");
+        assert!(refused.help().unwrap_or_default().contains("ignore_startup_parameters"), "{refused}");
     });
 }
 

@@ -83,7 +83,11 @@ pub(crate) trait Backend: Sized + Send {
     }
 
     /// Writes a backup of the database to `path` (`url` for the tools that connect themselves).
-    fn backup(&mut self, url: &str, path: &std::path::Path) -> impl Future<Output = Result<(), String>> + Send;
+    fn backup(
+        &mut self,
+        url: &str,
+        path: &std::path::Path,
+    ) -> impl Future<Output = Result<(), super::backup::BackupFailure>> + Send;
 
     /// Reads the database's schema from its catalogue, without the history and log tables
     /// `options` names.
@@ -159,7 +163,13 @@ pub(crate) fn sqls(statements: &[Stmt]) -> Vec<&str> {
 
 /// Whether `failure` is SQLite's busy timeout, turned into the lock error it means.
 pub(crate) fn busy(failure: &Failure, dialect: Dialect, waited: Duration) -> Option<Error> {
-    (failure.kind == FailureKind::Busy).then_some(Error::LockTimeout { dialect, waited, holder: None, report: None })
+    (failure.kind == FailureKind::Busy).then_some(Error::LockTimeout {
+        dialect,
+        waited,
+        holder: None,
+        leased: false,
+        report: None,
+    })
 }
 
 /// Runs `$body` with `$c` bound to a backend connection of `$db`, made by `$make` (`for_run`

@@ -69,15 +69,30 @@ impl Backup {
 /// Runs a dump tool with the password in its environment (never in its arguments), writing to
 /// `path`; the first of `programs` that exists is used.
 #[cfg(any(feature = "postgres", feature = "mysql"))]
+/// Why a backup could not be written.
+#[derive(Debug)]
+pub(crate) struct BackupFailure {
+    /// What went wrong.
+    pub message: String,
+    /// The dump tool is not installed.
+    pub tool_missing: bool,
+}
+
+impl From<String> for BackupFailure {
+    fn from(message: String) -> Self {
+        Self { message, tool_missing: false }
+    }
+}
+
 pub(crate) async fn run_tool(
     programs: &[&str],
     args: Vec<String>,
     password_env: &str,
     url: &str,
     path: &Path,
-) -> Result<(), String> {
+) -> Result<(), BackupFailure> {
     let (_, password) = split_password(url);
-    let mut last = String::new();
+    let mut last = BackupFailure::from(String::new());
     for program in programs {
         let mut cmd = tokio::process::Command::new(program);
         cmd.args(&args).stdin(std::process::Stdio::null());
@@ -85,13 +100,17 @@ pub(crate) async fn run_tool(
             cmd.env(password_env, p);
         }
         match cmd.output().await {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => last = format!("`{program}` is not installed"),
-            Err(e) => return Err(format!("cannot run `{program}`: {e}")),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                last = BackupFailure { message: format!("`{program}` is not installed"), tool_missing: true }
+            }
+            Err(e) => return Err(format!("cannot run `{program}`: {e}").into()),
             Ok(out) if out.status.success() => return Ok(()),
             Ok(out) => {
                 let _ = std::fs::remove_file(path);
                 let stderr = String::from_utf8_lossy(&out.stderr);
-                return Err(format!("`{program}` failed ({}): {}", out.status, crate::scrub_url(url, stderr.trim())));
+                return Err(
+                    format!("`{program}` failed ({}): {}", out.status, crate::scrub_url(url, stderr.trim())).into()
+                );
             }
         }
     }

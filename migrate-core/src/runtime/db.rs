@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::error::Error;
+use super::error::{ConnectFailure, Error};
 use crate::secret::{password_needs_encoding, redact_url, scrub_url as scrub};
 use crate::sql::Dialect;
 
@@ -63,14 +63,7 @@ impl Db {
             // Read as written, part of the password would become the host or the path.
             return Err(Error::UnencodedPassword { url: shown });
         }
-        let fail = |e: sqlx::Error| Error::Connect {
-            url: shown.clone(),
-            message: refusal(&e).map_or_else(
-                || scrub(url, &e.to_string()),
-                |what| format!("{what}: {}", scrub(url, &database_message(&e))),
-            ),
-            source: None,
-        };
+        let fail = |e: sqlx::Error| Error::connect(&shown, url, e);
         match dialect {
             #[cfg(feature = "sqlite")]
             Dialect::Sqlite => {
@@ -85,7 +78,8 @@ impl Db {
                 if !create && !in_memory && !file.exists() {
                     return Err(Error::Connect {
                         url: shown.clone(),
-                        message: format!("{MISSING_FILE} {} does not exist", file.display()),
+                        reason: ConnectFailure::MissingFile,
+                        message: format!("the database file {} does not exist", file.display()),
                         source: None,
                     });
                 }
@@ -99,10 +93,11 @@ impl Db {
                 match (pool, missing_dir) {
                     (Ok(pool), _) => Ok(Db::Sqlite(pool)),
                     // SQLite says only "unable to open database file".
-                    (Err(_), Some(dir)) => Err(Error::Connect {
+                    (Err(e), Some(dir)) => Err(Error::Connect {
                         url: shown.clone(),
-                        message: format!("{MISSING_DIRECTORY} {} of the database file does not exist", dir.display()),
-                        source: None,
+                        reason: ConnectFailure::MissingDirectory,
+                        message: format!("the directory {} of the database file does not exist", dir.display()),
+                        source: Some(e),
                     }),
                     (Err(e), None) => Err(fail(e)),
                 }
@@ -218,39 +213,61 @@ from_pool!("sqlite", sqlx::SqlitePool, Sqlite);
 from_pool!("postgres", sqlx::PgPool, Postgres);
 from_pool!("mysql", sqlx::MySqlPool, MySql);
 
-/// What the server's refusal of a connection means, in the words [`Error::help`] keys on (as it
-/// keys on the consts below), when
-/// it is one a person fixes in the URL or on the server: decided by the error's code, never by
-/// its (possibly translated) text.
-fn refusal(e: &sqlx::Error) -> Option<&'static str> {
-    let db = e.as_database_error()?;
+impl Error {
+    /// A failed connection to `url` (`shown` is it without its password; an empty `url` when
+    /// the pool was the app's), its reason decided from the error's type and code, and its
+    /// message free of the password.
+    pub(crate) fn connect(shown: &str, url: &str, e: sqlx::Error) -> Error {
+        let reason = connect_failure(&e);
+        let clean = |text: String| if url.is_empty() { text } else { scrub(url, &text) };
+        let message = match reason {
+            ConnectFailure::NoSuchDatabase => {
+                format!("the database named in the URL does not exist on the server: {}", clean(database_message(&e)))
+            }
+            ConnectFailure::RefusedLogin => {
+                format!("the server refused the URL's user or password: {}", clean(database_message(&e)))
+            }
+            _ => clean(e.to_string()),
+        };
+        Error::Connect { url: shown.to_owned(), reason, message, source: Some(e) }
+    }
+}
+
+/// Why a connection failed, from the driver error's type and the server's code, never from its
+/// (possibly translated) text.
+fn connect_failure(e: &sqlx::Error) -> ConnectFailure {
+    match e {
+        sqlx::Error::Tls(_) => return ConnectFailure::Tls,
+        // A handshake that fails (an unknown issuer, a name that does not match) reaches sqlx as
+        // an I/O error carrying rustls's own.
+        sqlx::Error::Io(io) if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => {
+            return ConnectFailure::Tls;
+        }
+        _ => {}
+    }
+    let Some(db) = e.as_database_error() else { return ConnectFailure::Unreachable };
     #[cfg(feature = "mysql")]
     if let Some(my) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
         return match my.number() {
             // ER_BAD_DB_ERROR
-            1049 => Some(NO_SUCH_DATABASE),
+            1049 => ConnectFailure::NoSuchDatabase,
             // ER_ACCESS_DENIED_ERROR, ER_DBACCESS_DENIED_ERROR
-            1045 | 1044 => Some(REFUSED_LOGIN),
-            _ => None,
+            1045 | 1044 => ConnectFailure::RefusedLogin,
+            // ER_SECURE_TRANSPORT_REQUIRED
+            3159 => ConnectFailure::Tls,
+            _ => ConnectFailure::Unreachable,
         };
     }
     match db.code().as_deref() {
         // invalid_catalog_name
-        Some("3D000") => Some(NO_SUCH_DATABASE),
+        Some("3D000") => ConnectFailure::NoSuchDatabase,
         // invalid_authorization_specification, invalid_password
-        Some("28000" | "28P01") => Some(REFUSED_LOGIN),
-        _ => None,
+        Some("28000" | "28P01") => ConnectFailure::RefusedLogin,
+        // protocol_violation: what PgBouncer answers a startup parameter it does not know
+        Some("08P01") => ConnectFailure::StartupParameter,
+        _ => ConnectFailure::Unreachable,
     }
 }
-
-/// The start of the message of a read of a SQLite file that does not exist.
-pub(crate) const MISSING_FILE: &str = "the database file";
-/// The start of the message of a SQLite file whose directory does not exist.
-pub(crate) const MISSING_DIRECTORY: &str = "the directory";
-/// The start of the message of a connection to a database the server does not have.
-pub(crate) const NO_SUCH_DATABASE: &str = "the database named in the URL does not exist on the server";
-/// The start of the message of a connection whose user or password the server refused.
-pub(crate) const REFUSED_LOGIN: &str = "the server refused the URL's user or password";
 
 /// The server's own message, without the driver's prefix.
 fn database_message(e: &sqlx::Error) -> String {

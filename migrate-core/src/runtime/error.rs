@@ -134,6 +134,8 @@ pub enum Error {
     Connect {
         /// The URL, password removed.
         url: String,
+        /// Why, as far as the driver's error tells: what [`Error::help`] advises.
+        reason: ConnectFailure,
         /// What went wrong, password removed.
         message: String,
         /// The driver's error, for callers that inspect it (its text may hold the URL).
@@ -147,6 +149,8 @@ pub enum Error {
         path: String,
         /// Why not.
         message: String,
+        /// The database's dump tool (`pg_dump`, `mariadb-dump`) is not installed.
+        tool_missing: bool,
     },
     /// The server accepts no writes (a standby, a read-only server or session); nothing was
     /// changed and no lock was taken.
@@ -180,6 +184,8 @@ pub enum Error {
         waited: Duration,
         /// Who holds it, when the backend can tell.
         holder: Option<String>,
+        /// The lock is a claim in the lock table, with a lease a run that died loses.
+        leased: bool,
         /// When it stopped a run that had begun (a step waited for the database's write lock):
         /// what the run had completed before, and where its backup went.
         report: Option<Box<Report>>,
@@ -246,6 +252,8 @@ pub enum Error {
         line: u32,
         /// The database's message.
         message: String,
+        /// What kind of failure the database reported, where it changes what to do.
+        cause: StatementCause,
         /// What state the failure left behind.
         aftermath: Aftermath,
         /// The steps that completed (and are recorded) before this one.
@@ -352,6 +360,43 @@ pub enum Error {
         /// before, and where its backup went.
         report: Option<Box<Report>>,
     },
+}
+
+/// Why a connection failed, decided from the driver's error (its type, the server's error code)
+/// and never from its text; it chooses [`Error::help`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectFailure {
+    /// The server did not answer, or refused for a reason not named below.
+    Unreachable,
+    /// The server has no database of the URL's name.
+    NoSuchDatabase,
+    /// The server refused the URL's user or password.
+    RefusedLogin,
+    /// TLS could not be negotiated or the server's certificate not verified.
+    Tls,
+    /// The server (or a pooler before it, such as PgBouncer) refused a startup parameter.
+    StartupParameter,
+    /// The SQLite file to read does not exist (reading never creates one).
+    MissingFile,
+    /// The directory of the SQLite file does not exist.
+    MissingDirectory,
+    /// The run's lock file beside the SQLite file could not be opened.
+    LockFile,
+}
+
+/// What kind of failure the database reported for a migration's statement, where it changes
+/// what to do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StatementCause {
+    /// The statement cannot run inside a transaction (PostgreSQL's `CREATE INDEX CONCURRENTLY`,
+    /// SQLite's `VACUUM`).
+    InTransaction,
+    /// The server or the session accepts no writes.
+    ReadOnly,
+    /// Anything else: the statement itself is wrong for this schema.
+    Other,
 }
 
 /// What a failed statement left behind.
@@ -496,32 +541,33 @@ impl Error {
             }
             Self::UnsupportedUrl { .. } => return None,
             Self::UnencodedPassword { .. } => "percent-encode special characters in the password (`@` as `%40`, `/` as `%2F`, `?` as `%3F`, `#` as `%23`, `%` as `%25`, a space as `%20`)".to_owned(),
-            Self::Connect { message, .. } if message.contains("extra_float_digits") => {
-                "a connection pooler (PgBouncer) refused a startup parameter the driver sends; add `ignore_startup_parameters = extra_float_digits` to its configuration".to_owned()
+            Self::Connect { reason: ConnectFailure::StartupParameter, .. } => {
+                "a connection pooler (PgBouncer) refused a startup parameter the driver sends: add `ignore_startup_parameters = extra_float_digits` to its configuration, or remove the parameter from the URL".to_owned()
             }
-            Self::Connect { message, .. }
-                if ["tls", "ssl", "certificate"].iter().any(|w| message.to_ascii_lowercase().contains(w)) =>
-            {
+            Self::Connect { reason: ConnectFailure::Tls, .. } => {
                 "check the URL's TLS settings: `sslmode=require` (PostgreSQL) or `ssl-mode=required` (MySQL) encrypts; `verify-ca`/`verify-full` also need `sslrootcert=<CA file>`".to_owned()
             }
-            Self::Connect { message, .. } if message.starts_with(super::db::NO_SUCH_DATABASE) => {
+            Self::Connect { reason: ConnectFailure::NoSuchDatabase, .. } => {
                 "create it on the server first (`CREATE DATABASE <name>`, or `createdb <name>` for PostgreSQL), or fix its name in the URL: a run creates tables, never server databases".to_owned()
             }
-            Self::Connect { message, .. } if message.starts_with(super::db::REFUSED_LOGIN) => {
+            Self::Connect { reason: ConnectFailure::RefusedLogin, .. } => {
                 "check the user and password in the URL (special characters in the password percent-encoded, `@` as `%40`), and that the server lets this user in from here".to_owned()
             }
-            Self::Connect { message, .. } if message.starts_with(super::db::MISSING_DIRECTORY) => {
+            Self::Connect { reason: ConnectFailure::MissingDirectory, .. } => {
                 "create the directory, or check the URL's path (`sqlite://relative.db`, `sqlite:///absolute/path.db`)".to_owned()
             }
-            Self::Connect { message, .. } if message.starts_with(super::db::MISSING_FILE) => {
+            Self::Connect { reason: ConnectFailure::MissingFile, .. } => {
                 format!("reading never creates a database: check the URL, or create it by applying the migrations: `cargo migrate upgrade`{}", or("Migrator::upgrade"))
             }
+            Self::Connect { reason: ConnectFailure::LockFile, .. } => {
+                "a run takes its lock in a file beside the database file: let this user create and write files in that directory".to_owned()
+            }
             Self::Connect { .. } => "check that the server is running and that the URL is right".to_owned(),
-            Self::Backup { message, .. } if message.contains("not installed") => "install the database's client tools (`postgresql-client` for pg_dump, `mariadb-client` for mariadb-dump), or run without a backup".to_owned(),
+            Self::Backup { tool_missing: true, .. } => "install the database's client tools (`postgresql-client` for pg_dump, `mariadb-client` for mariadb-dump), or run without a backup".to_owned(),
             Self::Backup { .. } => "fix what the tool says (permissions, disk space, the URL), or run without a backup".to_owned(),
             Self::ReadOnly { .. } => "point the URL at the primary (read commands such as `current` and `status` work on a replica)".to_owned(),
             Self::RollingSchemaUpgrade { .. } => format!("run it through a node in Total Order Isolation (`SET GLOBAL wsrep_OSU_method = 'TOI'`); for a Rolling Schema Upgrade, apply the DDL node by node by hand and record it once with `cargo migrate stamp <rev>`{}", or("Migrator::stamp")),
-            Self::LockTimeout { holder: Some(h), .. } if h.starts_with("the lock table") => format!("wait for that run to finish (a run that died is taken over once its lease runs out), or raise the lock timeout: `lock_timeout` in [package.metadata.migrate]{}", or("Options::lock_timeout")),
+            Self::LockTimeout { leased: true, .. } => format!("wait for that run to finish (a run that died is taken over once its lease runs out), or raise the lock timeout: `lock_timeout` in [package.metadata.migrate]{}", or("Options::lock_timeout")),
             Self::LockTimeout { .. } => format!("wait for that run to finish, or raise the lock timeout: `lock_timeout` in [package.metadata.migrate]{}", or("Options::lock_timeout")),
             Self::LockLost { .. } => format!("another run took over: check its output, then `cargo migrate status`; if the heartbeat could not reach the database in time, raise `lock_lease`{}", or("Options::lock_lease")),
             Self::Changed { changed } => format!(
@@ -540,10 +586,10 @@ impl Error {
                 "fix the statement, inspect what it left, then `cargo migrate resolve {revision} --applied | --unapplied`{}",
                 or("Migrator::resolve_dirty")
             ),
-            Self::Statement { message, .. } if message.contains("cannot run inside a transaction block") || message.contains("cannot be executed within") => {
+            Self::Statement { cause: StatementCause::InTransaction, .. } => {
                 "this statement cannot run inside a transaction: add `-- transaction: false` to the revision's header".to_owned()
             }
-            Self::Statement { message, .. } if message.contains("read-only") || message.contains("read only") => {
+            Self::Statement { cause: StatementCause::ReadOnly, .. } => {
                 "this server accepts no writes (a read-only replica or transaction); point the URL at the primary".to_owned()
             }
             Self::Statement { .. } => "fix the statement in the file and run again".to_owned(),

@@ -25,6 +25,8 @@ pub(crate) enum FailureKind {
     Cancelled,
     /// The server refused writes (a read-only transaction or server).
     ReadOnly,
+    /// The statement cannot run inside a transaction.
+    InTransaction,
     /// A conflict with another transaction (a deadlock, a serialization or Galera certification
     /// failure): nothing was written, and trying again may succeed. SQLite reports none (one
     /// writer at a time waits instead).

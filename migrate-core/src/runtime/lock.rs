@@ -165,7 +165,7 @@ impl Migrator {
             }
             let waited = started.elapsed();
             if waited >= self.options.lock_timeout {
-                return Err(Error::LockTimeout { dialect: B::DIALECT, waited, holder, report: None });
+                return Err(Error::LockTimeout { dialect: B::DIALECT, waited, holder, leased: true, report: None });
             }
             tokio::time::sleep(pause.min(self.options.lock_timeout - waited)).await;
             pause = (pause * 2).min(Duration::from_millis(500));

@@ -450,13 +450,19 @@ impl Migrator {
         backup: &Backup,
         at: &[String],
     ) -> Result<std::path::PathBuf, Error> {
-        let path = backup
-            .reserve(B::DIALECT, at)
-            .map_err(|message| Error::Backup { path: backup.dir().display().to_string(), message })?;
-        if let Err(message) = conn.backup(backup.url(), &path).await {
+        let path = backup.reserve(B::DIALECT, at).map_err(|message| Error::Backup {
+            path: backup.dir().display().to_string(),
+            message,
+            tool_missing: false,
+        })?;
+        if let Err(f) = conn.backup(backup.url(), &path).await {
             // The name was taken empty; a backup that failed leaves nothing behind.
             let _ = std::fs::remove_file(&path);
-            return Err(Error::Backup { path: path.display().to_string(), message });
+            return Err(Error::Backup {
+                path: path.display().to_string(),
+                message: f.message,
+                tool_missing: f.tool_missing,
+            });
         }
         Ok(path)
     }

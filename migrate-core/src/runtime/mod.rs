@@ -58,7 +58,9 @@ pub use backup::Backup;
 pub use cancel::Cancel;
 pub use db::{CONNECT_TIMEOUT, Db};
 pub use drift::Drift;
-pub use error::{Aftermath, ChangedRevision, DirtyRevision, Error, ErrorKind, Resolution};
+pub use error::{
+    Aftermath, ChangedRevision, ConnectFailure, DirtyRevision, Error, ErrorKind, Resolution, StatementCause,
+};
 pub use fleet::{FleetOp, FleetOutcome, FleetResult};
 pub use migrator::Migrator;
 pub use probe::LastState;

@@ -19,7 +19,7 @@ enum Handle<DB: Database> {
 }
 
 fn connect_error(e: sqlx::Error) -> Error {
-    Error::Connect { url: "the pool's database".to_owned(), message: e.to_string(), source: Some(e) }
+    Error::connect("the pool's database", "", e)
 }
 
 impl<DB: Database> ServerConn<DB> {

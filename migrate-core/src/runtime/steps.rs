@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::backend::{Backend, Canceller, StepFailure, busy};
 use super::cancel::Cancel;
-use super::error::{Aftermath, Error};
+use super::error::{Aftermath, Error, StatementCause};
 use super::io::FailureKind;
 use super::lock::Claim;
 use super::migrator::Migrator;
@@ -133,6 +133,11 @@ impl Migrator {
             path: m.path.clone(),
             line,
             message: f.failure.message,
+            cause: match f.failure.kind {
+                FailureKind::InTransaction => StatementCause::InTransaction,
+                FailureKind::ReadOnly => StatementCause::ReadOnly,
+                _ => StatementCause::Other,
+            },
             aftermath: f.aftermath,
             report: Box::new(report),
         }

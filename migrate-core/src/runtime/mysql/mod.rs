@@ -14,6 +14,7 @@ use std::time::Duration;
 use sqlx::{Connection, MySql, MySqlPool};
 
 use super::backend::{Backend, Canceller, PACKET_HEADROOM, StepFailure};
+use super::backup::BackupFailure;
 use super::error::{Aftermath, Error};
 use super::io::{self, Failure, FailureKind, TextRows, common_kind, first};
 use super::server::ServerConn;
@@ -172,7 +173,7 @@ impl Backend for MyConn {
             return Ok(());
         }
         let holder = self.holder(&name).await;
-        Err(Error::LockTimeout { dialect: Dialect::MySql, waited: timeout, holder, report: None })
+        Err(Error::LockTimeout { dialect: Dialect::MySql, waited: timeout, holder, leased: false, report: None })
     }
 
     /// `GET_LOCK` is local to one node of a Galera cluster (MariaDB lists it among the explicit
@@ -215,7 +216,7 @@ impl Backend for MyConn {
 
     /// `mariadb-dump` (or `mysqldump`) `--single-transaction`: a consistent snapshot of InnoDB
     /// tables without locking them (restore with `mariadb <db> < <file>`).
-    async fn backup(&mut self, url: &str, path: &std::path::Path) -> Result<(), String> {
+    async fn backup(&mut self, url: &str, path: &std::path::Path) -> Result<(), BackupFailure> {
         use std::str::FromStr;
         let parsed = url.replacen("mariadb://", "mysql://", 1);
         let options = sqlx::mysql::MySqlConnectOptions::from_str(&parsed).map_err(|e| e.to_string())?;

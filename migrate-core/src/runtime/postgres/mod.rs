@@ -12,6 +12,7 @@ use std::time::Duration;
 use sqlx::{Connection, PgPool, Postgres};
 
 use super::backend::{Backend, Canceller};
+use super::backup::BackupFailure;
 use super::error::Error;
 use super::io::{self, Failure, FailureKind, TextRows, common_kind, first};
 use super::server::ServerConn;
@@ -29,6 +30,8 @@ fn classify(e: &sqlx::Error) -> FailureKind {
         Some("57014") => FailureKind::Cancelled,
         Some("55P03") => FailureKind::Busy,
         Some("25006") => FailureKind::ReadOnly,
+        // active_sql_transaction: `CREATE INDEX CONCURRENTLY`, `VACUUM`, …
+        Some("25001") => FailureKind::InTransaction,
         Some("40001" | "40P01") => FailureKind::Conflict,
         _ => FailureKind::Other,
     }
@@ -106,7 +109,13 @@ impl Backend for PgConn {
             Err(f) if f.kind == FailureKind::Busy => {
                 let _ = self.batch(&["RESET lock_timeout"]).await;
                 let holder = self.holder(key).await;
-                Err(Error::LockTimeout { dialect: Dialect::Postgres, waited: timeout, holder, report: None })
+                Err(Error::LockTimeout {
+                    dialect: Dialect::Postgres,
+                    waited: timeout,
+                    holder,
+                    leased: false,
+                    report: None,
+                })
             }
             Err(f) => Err(f.database("cannot take the PostgreSQL advisory lock")),
         }
@@ -158,7 +167,7 @@ impl Backend for PgConn {
     }
 
     /// `pg_dump -Fc` (restore with `pg_restore --clean -d <url> <file>`).
-    async fn backup(&mut self, url: &str, path: &std::path::Path) -> Result<(), String> {
+    async fn backup(&mut self, url: &str, path: &std::path::Path) -> Result<(), BackupFailure> {
         let (without, _) = crate::split_password(url);
         let args = vec!["-Fc".to_owned(), "-f".to_owned(), path.to_string_lossy().into_owned(), without];
         super::backup::run_tool(&["pg_dump"], args, "PGPASSWORD", url, path).await

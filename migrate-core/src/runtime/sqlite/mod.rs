@@ -16,6 +16,7 @@ use sqlx::Sqlite;
 use sqlx::pool::PoolConnection;
 
 use super::backend::{Backend, Canceller};
+use super::backup::BackupFailure;
 use super::error::Error;
 use super::io::{self, Failure, FailureKind, TextRows, common_kind, first};
 use crate::sql::{Dialect, Tables};
@@ -53,8 +54,13 @@ fn classify(e: &sqlx::Error) -> FailureKind {
         Some(db) if matches!(db.code().as_deref(), Some("5" | "261" | "517" | "6" | "262")) => FailureKind::Busy,
         // SQLITE_INTERRUPT: the progress handler stopped a cancelled run's statement.
         Some(db) if db.code().as_deref() == Some("9") => FailureKind::Cancelled,
+        // SQLITE_READONLY and its extended codes (the low byte is the primary code).
+        Some(db) if db.code().and_then(|c| c.parse::<u32>().ok()).is_some_and(|c| c & 0xff == 8) => {
+            FailureKind::ReadOnly
+        }
+        // SQLite reports these two only as SQLITE_ERROR, its generic code: the text tells them apart.
         Some(db) if db.message().starts_with("no such table") => FailureKind::MissingTable,
-        Some(db) if db.message().contains("readonly database") => FailureKind::ReadOnly,
+        Some(db) if db.message().contains("within a transaction") => FailureKind::InTransaction,
         _ => FailureKind::Other,
     }
 }
@@ -75,11 +81,7 @@ impl SqliteConn {
     }
 
     async fn acquire(pool: &sqlx::SqlitePool, armed: bool) -> Result<Self, Error> {
-        let conn = pool.acquire().await.map_err(|e| Error::Connect {
-            url: "the SQLite pool".to_owned(),
-            message: e.to_string(),
-            source: Some(e),
-        })?;
+        let conn = pool.acquire().await.map_err(|e| Error::connect("the SQLite pool", "", e))?;
         Ok(Self { conn, armed, run_lock: None, busy_before: None, held_exclusive: false, interruptible: false })
     }
 
@@ -101,6 +103,7 @@ impl SqliteConn {
         let path = format!("{file}-migrate{suffix}.lock");
         let io = |e: std::io::Error| Error::Connect {
             url: path.clone(),
+            reason: super::error::ConnectFailure::LockFile,
             message: format!("cannot open the lock file: {e}"),
             source: None,
         };
@@ -116,7 +119,13 @@ impl SqliteConn {
                 Err(std::fs::TryLockError::WouldBlock) => {
                     let holder =
                         std::fs::read_to_string(&path).ok().map(|h| format!("{} (lock file {path})", h.trim()));
-                    return Err(Error::LockTimeout { dialect: Dialect::Sqlite, waited: timeout, holder, report: None });
+                    return Err(Error::LockTimeout {
+                        dialect: Dialect::Sqlite,
+                        waited: timeout,
+                        holder,
+                        leased: false,
+                        report: None,
+                    });
                 }
                 Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
             }
@@ -231,9 +240,9 @@ impl Backend for SqliteConn {
     }
 
     /// `VACUUM INTO`: a consistent copy, written by SQLite itself on the run's connection.
-    async fn backup(&mut self, _url: &str, path: &std::path::Path) -> Result<(), String> {
+    async fn backup(&mut self, _url: &str, path: &std::path::Path) -> Result<(), BackupFailure> {
         let target = Self::DIALECT.quote_str(&path.to_string_lossy());
-        self.batch(&[&format!("VACUUM INTO {target}")]).await.map_err(|f| f.message)
+        self.batch(&[&format!("VACUUM INTO {target}")]).await.map_err(|f| f.message.into())
     }
 
     async fn create_tables(&mut self, create: &[String]) -> Result<(), Failure> {

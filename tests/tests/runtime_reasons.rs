@@ -1,0 +1,122 @@
+//! Why a connection or a statement failed is a typed field, decided from the driver's error type
+//! and the server's code (never its text), and it chooses the help: each reason provoked against
+//! the real servers.
+#![allow(clippy::unwrap_used)]
+
+use migrate_core::sql::Dialect;
+use migrate_core::{ConnectFailure, Db, Error, Migrator, StatementCause, Target};
+use migrate_tests::{TestDb, graph, migration, mysql_url, postgres_url, unique_name};
+
+/// The reason of a failed connection to `url`, and its help.
+async fn connect_reason(url: &str, existing: bool) -> (ConnectFailure, String) {
+    let result = if existing { Db::connect_existing(url).await } else { Db::connect(url).await };
+    match result {
+        Err(e @ Error::Connect { reason, .. }) => (reason, e.help().unwrap_or_default()),
+        Err(other) => panic!("{url}: not a connect error: {other:?}"),
+        Ok(_) => panic!("{url}: connected"),
+    }
+}
+
+/// `base` (a server URL) with its path replaced by `/database` and `query` appended.
+fn on(base: &str, database: &str, query: &str) -> String {
+    let (scheme, rest) = base.split_once("://").unwrap();
+    let host = rest.split(['/', '?']).next().unwrap();
+    format!("{scheme}://{host}/{database}{query}")
+}
+
+#[tokio::test]
+async fn a_missing_server_database_is_named_by_its_code() {
+    for base in [postgres_url(), mysql_url()] {
+        let (reason, help) = connect_reason(&on(&base, &unique_name(), ""), false).await;
+        assert_eq!(reason, ConnectFailure::NoSuchDatabase, "{base}");
+        assert!(help.contains("CREATE DATABASE"), "{help}");
+    }
+}
+
+#[tokio::test]
+async fn a_refused_login_is_named_by_its_code() {
+    let pg = postgres_url().replacen("://postgres@", "://no_such_role_here@", 1);
+    let my = mysql_url().replacen("://root@", "://root:wrong-password@", 1);
+    for url in [pg, my] {
+        let (reason, help) = connect_reason(&url, false).await;
+        assert_eq!(reason, ConnectFailure::RefusedLogin, "{}", migrate_core::redact_url(&url));
+        assert!(help.contains("user and password"), "{help}");
+    }
+}
+
+#[tokio::test]
+async fn a_certificate_that_cannot_be_verified_is_a_tls_failure() {
+    // The local server's certificate is Debian's self-signed one: no public root vouches for it,
+    // so the handshake fails inside rustls.
+    let url = on(&postgres_url(), "test", "?sslmode=verify-full");
+    let (reason, help) = connect_reason(&url, false).await;
+    assert_eq!(reason, ConnectFailure::Tls);
+    assert!(help.contains("sslrootcert"), "{help}");
+}
+
+#[tokio::test]
+async fn a_server_without_tls_asked_for_it_is_a_tls_failure() {
+    // The test MariaDB has no TLS configured; requiring it fails before any login.
+    let url = on(&mysql_url(), "mysql", "?ssl-mode=required");
+    match Db::connect(&url).await {
+        Err(Error::Connect { reason, .. }) => assert_eq!(reason, ConnectFailure::Tls),
+        // A server built with TLS on by default (MariaDB 11.4+) accepts it: nothing to assert.
+        Ok(db) => db.close().await,
+        Err(other) => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn sqlite_files_and_directories_that_are_missing_say_which() {
+    let dir = tempfile::tempdir().unwrap();
+    let in_missing_dir = format!("sqlite://{}/no/such/dir/x.db", dir.path().display());
+    let (reason, help) = connect_reason(&in_missing_dir, false).await;
+    assert_eq!(reason, ConnectFailure::MissingDirectory);
+    assert!(help.contains("create the directory"), "{help}");
+    let missing_file = format!("sqlite://{}/x.db", dir.path().display());
+    let (reason, help) = connect_reason(&missing_file, true).await;
+    assert_eq!(reason, ConnectFailure::MissingFile);
+    assert!(help.contains("never creates"), "{help}");
+}
+
+/// The cause of the statement failure a one-revision upgrade of `up` hits.
+async fn statement_cause(dialect: Dialect, up: &str) -> (StatementCause, String) {
+    let t = TestDb::new(dialect);
+    let db = t.db().await;
+    let g = graph(vec![
+        migration("m1", "", "CREATE TABLE t (id INT);", "DROP TABLE t;"),
+        migration("m2", "m1", up, "SELECT 1;"),
+    ]);
+    let err = Migrator::new(g).upgrade(&db, &Target::Head).await.unwrap_err();
+    db.close().await;
+    match &err {
+        Error::Statement { cause, .. } => (*cause, err.help().unwrap_or_default()),
+        other => panic!("{dialect}: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_statement_that_cannot_run_in_a_transaction_says_so() {
+    for (dialect, up) in
+        [(Dialect::Postgres, "CREATE INDEX CONCURRENTLY t_id ON t (id);"), (Dialect::Sqlite, "VACUUM;")]
+    {
+        let (cause, help) = statement_cause(dialect, up).await;
+        assert_eq!(cause, StatementCause::InTransaction, "{dialect}");
+        assert!(help.contains("transaction: false"), "{help}");
+    }
+}
+
+#[tokio::test]
+async fn a_write_refused_as_read_only_says_so() {
+    let (cause, help) =
+        statement_cause(Dialect::Postgres, "SET TRANSACTION READ ONLY;\nINSERT INTO t VALUES (1);").await;
+    assert_eq!(cause, StatementCause::ReadOnly);
+    assert!(help.contains("accepts no writes"), "{help}");
+}
+
+#[tokio::test]
+async fn an_ordinary_statement_failure_has_no_special_cause() {
+    let (cause, help) = statement_cause(Dialect::Postgres, "INSERT INTO no_such_table VALUES (1);").await;
+    assert_eq!(cause, StatementCause::Other);
+    assert_eq!(help, "fix the statement in the file and run again");
+}
