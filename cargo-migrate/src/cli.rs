@@ -55,7 +55,7 @@ pub(crate) struct GlobalOpts {
     pub(crate) database_url: Vec<String>,
     /// A file with one database URL a line (blank lines and `#` comments skipped): run
     /// `upgrade`, `downgrade`, `current` or `check` on each (`--all-or-nothing`,
-    /// `--accept-changed` and `--backup` apply to each; `check` leaves out the file checks).
+    /// `--accept-changed` and `--backup` apply to each; `check` checks the files once).
     #[arg(long, global = true, help_heading = "Fleets", value_name = "FILE")]
     pub(crate) database_urls: Option<PathBuf>,
     /// How many databases of a fleet run at once.

@@ -1,8 +1,9 @@
 //! Fleets through the real binary: `upgrade`, `downgrade`, `current` and `check` over SQLite,
 //! PostgreSQL and MariaDB databases at once (`--database-url` repeated, `--database-urls FILE`),
 //! a failing database reported without stopping the others (or stopping them with
-//! `--fail-fast`), passwords redacted, one database listed twice still applied once, and the run
-//! options (`--all-or-nothing`, `--accept-changed`, `--backup`) applied to every database.
+//! `--fail-fast`), passwords redacted, one database listed twice still applied once, the run
+//! options (`--all-or-nothing`, `--accept-changed`, `--backup`) applied to every database, and
+//! `check`'s file checks run once for the fleet.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -55,9 +56,41 @@ fn the_run_options_apply_to_every_database_of_a_fleet() {
     for db in &dbs {
         assert_eq!(db.history().len(), 3, "{}", run.all());
     }
-    let check = pkg.run(&[&["check"][..], &urls].concat());
-    check.code(0);
-    assert!(check.stderr.contains("the files are not checked over several databases"), "{}", check.all());
+}
+
+/// Regression: `check` over several databases left out the checks of the files (the lint, the
+/// downgrade proof, the schema file). They now run once, before every database is checked.
+#[test]
+fn a_fleet_check_checks_the_files_once_and_every_database() {
+    let dbs = [TestDb::new(Backend::Sqlite), TestDb::new(Backend::Sqlite)];
+    let pkg = Package::initialised();
+    chain(&pkg);
+    let urls: Vec<&str> = dbs.iter().flat_map(|d| ["--database-url", d.url.as_str()]).collect();
+    pkg.run(&[&["upgrade"][..], &urls].concat()).code(0);
+    let run = pkg.run(&[&["check"][..], &urls].concat());
+    run.code(0);
+    assert_eq!(run.stdout.matches("downgrades: each of 2 revision(s) undoes its upgrade").count(), 1, "{}", run.all());
+    assert_eq!(run.stdout.matches("at the head (b2b2b2b2b2b2)").count(), 2, "{}", run.all());
+
+    // A downgrade that does not undo its upgrade fails the check though every database is at
+    // the head; the JSON has the files' sections beside the databases.
+    pkg.revision("c3c3c3c3c3c3", "keeps", "CREATE TABLE kept (x int);", "SELECT 1;", &[]);
+    pkg.run(&[&["upgrade"][..], &urls].concat()).code(0);
+    let run = pkg.run(&[&["check"][..], &urls].concat());
+    run.code(15);
+    assert!(run.stderr.contains("c3c3c3c3c3c3"), "{}", run.all());
+    assert!(run.stderr.contains("2 database(s): 2 ok, 0 failed"), "{}", run.all());
+    let run = pkg.run(&[&["check", "--json"][..], &urls].concat());
+    run.code(15);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["ok"], false, "{v}");
+    assert_eq!(v["downgrades"]["ok"], false, "{v}");
+    assert_eq!(v["chain"]["revisions"], 3, "{v}");
+    assert!(v["databases"].as_array().unwrap().iter().all(|d| d["state"] == "ok"), "{v}");
+
+    // A database's own failure decides the exit code before the files'.
+    pkg.run(&["downgrade", "-1", "--database-url", &dbs[1].url]).code(0);
+    pkg.run(&[&["check"][..], &urls].concat()).code(5);
 }
 
 /// Regression: `check --offline` with several URLs connected to each of them.

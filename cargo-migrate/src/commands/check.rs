@@ -2,7 +2,8 @@
 //! `migrate!()` (every file parses, the graph is sound, one head or one per declared branch).
 //! When a database URL is given for the run (`--database-url`, `DATABASE_URL` or `.env`), the
 //! database must also be at the head with no edited, missing or dirty revision, and its schema
-//! must be what its applied revisions produce (no drift). When a schema file exists, the
+//! must be what its applied revisions produce (no drift); over several databases, each must be
+//! at the head, the files checked once for the first one's kind. When a schema file exists, the
 //! migrations must produce it. The lint runs (errors fail, warnings are printed), and so does the
 //! stairway test where a scratch server is at hand. Each failure has its own exit code: 4 broken
 //! chain, 5 behind, 6 checksum changed, 9 dirty, 10 missing, 13 schema file differs, 14 drift,
@@ -25,17 +26,25 @@ const FROM_FILES: [u8; 3] = [code::LINT, code::DOWNGRADE_BROKEN, code::SCHEMA_DI
 
 /// Runs `check`.
 pub(crate) fn exec(args: CheckArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
-    // Offline, no database is read: the URLs, however many, do not matter.
-    if !args.offline
-        && let Some(urls) = fleet::urls(ctx)?
-    {
-        if !args.json.json {
-            ctx.out.status(
-                "the files are not checked over several databases (lint, downgrades, schema file): \
-                 `cargo migrate check --offline` lints them, `check` with one database tests the rest",
-            );
+    // Offline, no database is read: the URLs, however many, do not matter. Over several
+    // databases the files are checked once, against the first one's dialect and server.
+    let fleet = if args.offline { None } else { fleet::urls(ctx)? };
+    if let Some(urls) = &fleet {
+        ctx.global.database_url = urls.iter().take(1).cloned().collect();
+        ctx.global.database_urls = None;
+        let dialects: std::collections::BTreeSet<&str> =
+            urls.iter().filter_map(|u| migrate_core::sql::Dialect::from_url(u)).map(|d| d.name()).collect();
+        let first = urls.first().and_then(|u| migrate_core::sql::Dialect::from_url(u));
+        if let (true, Some(first)) = (dialects.len() > 1, first)
+            && !args.json.json
+        {
+            ctx.out.status(format!(
+                "the databases are of {} kinds ({}): the files are linted and their downgrades tested for {}, the first's",
+                dialects.len(),
+                dialects.into_iter().collect::<Vec<_>>().join(", "),
+                first.name()
+            ));
         }
-        return fleet::exec(ctx, urls, fleet::Kind::Check, args.json.json);
     }
     let config = ctx.config()?;
     let chain = ctx.load(config).and_then(|p| p.check_heads().map(|()| p));
@@ -160,6 +169,18 @@ pub(crate) fn exec(args: CheckArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliEr
             ));
         }
         bench = Some(b);
+    }
+
+    if let Some(urls) = fleet {
+        if let Some(b) = bench {
+            b.close();
+        }
+        let mut json = serde_json::Map::new();
+        json.insert("chain".to_owned(), chain_json);
+        json.insert("lint".to_owned(), lint_json);
+        json.insert("downgrades".to_owned(), stairway_json);
+        json.insert("schema".to_owned(), schema_json);
+        return fleet::check(ctx, &project, urls, fleet::Files { findings, json }, args.json.json);
     }
 
     let mut database_json = serde_json::Value::Null;

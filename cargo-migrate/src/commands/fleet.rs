@@ -9,10 +9,10 @@ use migrate_core::{Backup, FleetOp, FleetOutcome, Migrator};
 use serde_json::json;
 
 use crate::cli::ApplyOpts;
-use crate::commands::{Ctx, db, run};
+use crate::commands::{Ctx, db, report, run};
 use crate::error::{CliError, code};
 use crate::output::Paint;
-use crate::project::parse_target;
+use crate::project::{Project, parse_target};
 
 /// What a fleet command does.
 pub(crate) enum Kind {
@@ -50,9 +50,41 @@ pub(crate) fn urls(ctx: &mut Ctx<'_>) -> Result<Option<Vec<String>>, CliError> {
     Ok(Some(urls))
 }
 
+/// What `check` found in the files, checked once before the databases: its findings (exit
+/// code, message) and its JSON sections (`chain`, `lint`, `downgrades`, `schema`).
+pub(crate) struct Files {
+    /// Each finding's exit code and message.
+    pub(crate) findings: Vec<(u8, String)>,
+    /// The JSON sections, merged into the fleet's.
+    pub(crate) json: serde_json::Map<String, serde_json::Value>,
+}
+
 /// Runs `kind` on every database of `urls`.
 pub(crate) fn exec(ctx: &mut Ctx<'_>, urls: Vec<String>, kind: Kind, json_out: bool) -> Result<ExitCode, CliError> {
     let project = ctx.project()?;
+    run_on(ctx, &project, urls, kind, json_out, None)
+}
+
+/// `check` on every database of `urls`, after the files' checks (`files`): the databases'
+/// failures decide the exit code, the files' count when they are the only ones.
+pub(crate) fn check(
+    ctx: &mut Ctx<'_>,
+    project: &Project,
+    urls: Vec<String>,
+    files: Files,
+    json_out: bool,
+) -> Result<ExitCode, CliError> {
+    run_on(ctx, project, urls, Kind::Check, json_out, Some(files))
+}
+
+fn run_on(
+    ctx: &mut Ctx<'_>,
+    project: &Project,
+    urls: Vec<String>,
+    kind: Kind,
+    json_out: bool,
+    files: Option<Files>,
+) -> Result<ExitCode, CliError> {
     if matches!(kind, Kind::Check | Kind::Upgrade(..)) {
         project.check_heads()?;
     }
@@ -78,8 +110,8 @@ pub(crate) fn exec(ctx: &mut Ctx<'_>, urls: Vec<String>, kind: Kind, json_out: b
     let mut backup = None;
     if let Some(apply) = apply {
         options.all_or_nothing = apply.all_or_nothing;
-        options.accept_changed = run::accepted(&project, &apply.accept_changed)?;
-        backup = run::backup_dir(&project, apply);
+        options.accept_changed = run::accepted(project, &apply.accept_changed)?;
+        backup = run::backup_dir(project, apply);
     }
     let mut migrator =
         Migrator::new(project.graph.clone()).with_options(options).with_head_policy(project.config.head_policy());
@@ -114,10 +146,16 @@ pub(crate) fn exec(ctx: &mut Ctx<'_>, urls: Vec<String>, kind: Kind, json_out: b
         };
         rows.push((r.url, state, detail));
     }
-    let exit = first_failure.unwrap_or(code::OK);
+    let files = files.unwrap_or(Files { findings: Vec::new(), json: serde_json::Map::new() });
+    let exit = first_failure.or(files.findings.first().map(|(c, _)| *c)).unwrap_or(code::OK);
     if json_out {
         let list: Vec<_> = rows.iter().map(|(u, s, d)| json!({ "url": u, "state": s, "detail": d })).collect();
-        ctx.out.json(&json!({ "ok": failed == 0, "exit_code": exit, "databases": list }));
+        let mut out = json!({ "ok": failed == 0 && files.findings.is_empty(), "exit_code": exit });
+        if let Some(o) = out.as_object_mut() {
+            o.extend(files.json);
+            o.insert("databases".to_owned(), json!(list));
+        }
+        ctx.out.json(&out);
         return Ok(ExitCode::from(exit));
     }
     for (url, state, detail) in &rows {
@@ -129,6 +167,9 @@ pub(crate) fn exec(ctx: &mut Ctx<'_>, urls: Vec<String>, kind: Kind, json_out: b
         ctx.out.line(format!("{mark} {url}: {detail}"));
     }
     ctx.out.status(format!("{total} database(s): {ok} ok, {failed} failed, {skipped} skipped"));
+    for (c, message) in files.findings {
+        report(ctx.out, &CliError::Database { message, help: None, exit: c });
+    }
     Ok(ExitCode::from(exit))
 }
 
