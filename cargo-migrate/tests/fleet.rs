@@ -59,7 +59,8 @@ fn the_run_options_apply_to_every_database_of_a_fleet() {
 }
 
 /// Regression: `check` over several databases left out the checks of the files (the lint, the
-/// downgrade proof, the schema file). They now run once, before every database is checked.
+/// downgrade proof, the schema file) and drift. The files are now checked once, and every
+/// database for drift as well as against the head.
 #[test]
 fn a_fleet_check_checks_the_files_once_and_every_database() {
     let dbs = [TestDb::new(Backend::Sqlite), TestDb::new(Backend::Sqlite)];
@@ -70,7 +71,20 @@ fn a_fleet_check_checks_the_files_once_and_every_database() {
     let run = pkg.run(&[&["check"][..], &urls].concat());
     run.code(0);
     assert_eq!(run.stdout.matches("downgrades: each of 2 revision(s) undoes its upgrade").count(), 1, "{}", run.all());
-    assert_eq!(run.stdout.matches("at the head (b2b2b2b2b2b2)").count(), 2, "{}", run.all());
+    assert_eq!(
+        run.stdout.matches("at the head (b2b2b2b2b2b2), schema as its revisions make it").count(),
+        2,
+        "{}",
+        run.all()
+    );
+
+    // Drift on one database fails it, and only it.
+    dbs[1].run_script("CREATE TABLE hotfix (x int);");
+    let run = pkg.run(&[&["check"][..], &urls].concat());
+    run.code(14);
+    assert!(run.stdout.contains("(drift):") && run.stdout.contains("hotfix"), "{}", run.all());
+    assert!(run.stderr.contains("2 database(s): 1 ok, 1 failed"), "{}", run.all());
+    dbs[1].run_script("DROP TABLE hotfix;");
 
     // A downgrade that does not undo its upgrade fails the check though every database is at
     // the head; the JSON has the files' sections beside the databases.

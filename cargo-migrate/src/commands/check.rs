@@ -24,6 +24,9 @@ use crate::output::Paint;
 /// database's own come first and decide the exit code when there are both.
 const FROM_FILES: [u8; 3] = [code::LINT, code::DOWNGRADE_BROKEN, code::SCHEMA_DIFFERS];
 
+/// What to do about drift.
+pub(crate) const DRIFT_HELP: &str = "find who changed it; repair it by hand, or capture the change in a new revision";
+
 /// Runs `check`.
 pub(crate) fn exec(args: CheckArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliError> {
     // Offline, no database is read: the URLs, however many, do not matter. Over several
@@ -249,7 +252,7 @@ pub(crate) fn exec(args: CheckArgs, ctx: &mut Ctx<'_>) -> Result<ExitCode, CliEr
                 findings.push((
                     code::DRIFT,
                     format!(
-                        "the database's schema is not what its applied revisions produce (drift):{}\n  find who changed it; repair it by hand, or capture the change in a new revision",
+                        "the database's schema is not what its applied revisions produce (drift):{}\n  {DRIFT_HELP}",
                         listed(&drift_list)
                     ),
                 ));

@@ -9,6 +9,8 @@ use migrate_core::{Backup, FleetOp, FleetOutcome, Migrator};
 use serde_json::json;
 
 use crate::cli::ApplyOpts;
+use crate::commands::check::DRIFT_HELP;
+use crate::commands::schema::listed;
 use crate::commands::{Ctx, db, report, run};
 use crate::error::{CliError, code};
 use crate::output::Paint;
@@ -22,8 +24,10 @@ pub(crate) enum Kind {
     Downgrade(String, ApplyOpts),
     /// `current`.
     Current,
-    /// `check`.
+    /// `current --check-heads`: at the head.
     Check,
+    /// `check`: at the head, and no drift.
+    CheckDrift,
 }
 
 /// The fleet's URLs, when the run names more than one database (or a URL file); `None` for a
@@ -74,7 +78,7 @@ pub(crate) fn check(
     files: Files,
     json_out: bool,
 ) -> Result<ExitCode, CliError> {
-    run_on(ctx, project, urls, Kind::Check, json_out, Some(files))
+    run_on(ctx, project, urls, Kind::CheckDrift, json_out, Some(files))
 }
 
 fn run_on(
@@ -85,7 +89,7 @@ fn run_on(
     json_out: bool,
     files: Option<Files>,
 ) -> Result<ExitCode, CliError> {
-    if matches!(kind, Kind::Check | Kind::Upgrade(..)) {
+    if matches!(kind, Kind::Check | Kind::CheckDrift | Kind::Upgrade(..)) {
         project.check_heads()?;
     }
     let (op, apply) = match &kind {
@@ -99,6 +103,7 @@ fn run_on(
         Kind::Downgrade(t, apply) => (FleetOp::Downgrade(parse_target(t)?), Some(apply)),
         Kind::Current => (FleetOp::Current, None),
         Kind::Check => (FleetOp::Check, None),
+        Kind::CheckDrift => (FleetOp::CheckDrift, None),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -132,6 +137,15 @@ fn run_on(
             None => {
                 skipped += 1;
                 ("skipped", "not run: an earlier database failed (--fail-fast)".to_owned())
+            }
+            Some(Ok(FleetOutcome::CheckedDrift(_, drift))) if !drift.is_empty() => {
+                failed += 1;
+                first_failure.get_or_insert(code::DRIFT);
+                let found = listed(&drift.changes.differences());
+                (
+                    "failed",
+                    format!("the schema is not what its applied revisions produce (drift):{found}\n  {DRIFT_HELP}"),
+                )
             }
             Some(Ok(outcome)) => {
                 ok += 1;
@@ -193,6 +207,9 @@ fn describe(outcome: &FleetOutcome, elapsed: Duration) -> String {
         }
         FleetOutcome::Current(current) => format!("at {}", at(current)),
         FleetOutcome::Checked(status) => format!("at the head ({})", at(&status.current)),
+        FleetOutcome::CheckedDrift(status, _) => {
+            format!("at the head ({}), schema as its revisions make it", at(&status.current))
+        }
         _ => "done".to_owned(),
     }
 }

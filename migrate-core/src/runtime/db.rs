@@ -152,6 +152,26 @@ impl Db {
         }
     }
 
+    /// Which server this is, for telling apart schemas built on different servers: the backend
+    /// and, for a server, its host and port (SQLite's scratch databases are in memory, built by
+    /// the library this process links).
+    pub(crate) fn server_key(&self) -> String {
+        match self {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite(_) => "sqlite".to_owned(),
+            #[cfg(feature = "postgres")]
+            Db::Postgres(p) => {
+                let o = p.connect_options();
+                format!("postgres://{}:{}", o.get_host(), o.get_port())
+            }
+            #[cfg(feature = "mysql")]
+            Db::MySql(p) => {
+                let o = p.connect_options();
+                format!("mysql://{}:{}", o.get_host(), o.get_port())
+            }
+        }
+    }
+
     /// Closes every connection of the pool.
     pub async fn close(&self) {
         match self {

@@ -36,13 +36,26 @@ impl Migrator {
 
     /// The schema the migrations produce with exactly `revisions` (and what they need) applied,
     /// built in a scratch database.
+    /// Each such schema is built once per scratch server and kept by the migrator (and its
+    /// clones).
     pub async fn schema_at(&self, server: impl Into<Db>, revisions: &[String]) -> Result<Schema, Error> {
-        let scratch = Scratch::create(&self.scratch_server(server.into()), "build").await?;
+        let on = self.scratch_server(server.into());
+        let mut sorted = revisions.to_vec();
+        sorted.sort();
+        let key = on.server_key();
+        let mut built = self.cache.schemas.lock().await;
+        if let Some((.., schema)) = built.iter().find(|(k, r, _)| *k == key && *r == sorted) {
+            return Ok(schema.clone());
+        }
+        let scratch = Scratch::create(&on, "build").await?;
         let result = match self.quiet().apply_each(scratch.db(), revisions.iter().map(String::as_str)).await {
             Ok(()) => scratch.schema(&self.options).await,
             Err(e) => Err(e),
         };
         scratch.drop().await;
+        if let Ok(schema) = &result {
+            built.push((key, sorted, schema.clone()));
+        }
         result
     }
 

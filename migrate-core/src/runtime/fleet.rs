@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 
 use super::db::Db;
+use super::drift::Drift;
 use super::error::Error;
 use super::migrator::Migrator;
 use super::report::{Report, Status};
@@ -27,6 +28,10 @@ pub enum FleetOp {
     Current,
     /// [`Migrator::check`].
     Check,
+    /// [`Migrator::check`], then [`Migrator::drift`]: at the head, and the schema what the
+    /// revisions make it. The expected schema is built once per scratch server, not once per
+    /// database.
+    CheckDrift,
 }
 
 /// What a database's run gave.
@@ -39,6 +44,9 @@ pub enum FleetOutcome {
     Current(Vec<String>),
     /// The status `check` judged (at the head).
     Checked(Status),
+    /// The status `check` judged (at the head), and the database's drift (empty when its
+    /// schema is what its revisions make it).
+    CheckedDrift(Status, Box<Drift>),
 }
 
 /// One database of a fleet run.
@@ -88,7 +96,7 @@ impl Migrator {
     async fn fleet_one(&self, url: &str, op: &FleetOp) -> Result<FleetOutcome, Error> {
         let db = match op {
             FleetOp::Upgrade(_) | FleetOp::Downgrade(_) => Db::connect(url).await?,
-            FleetOp::Current | FleetOp::Check => Db::connect_existing(url).await?,
+            FleetOp::Current | FleetOp::Check | FleetOp::CheckDrift => Db::connect_existing(url).await?,
         };
         // A backup is of the database at hand: each gets its own, in the same directory.
         let own;
@@ -104,6 +112,10 @@ impl Migrator {
             FleetOp::Downgrade(t) => this.downgrade(&db, t).await.map(FleetOutcome::Ran),
             FleetOp::Current => this.current(&db).await.map(FleetOutcome::Current),
             FleetOp::Check => this.check(&db).await.map(FleetOutcome::Checked),
+            FleetOp::CheckDrift => match this.check(&db).await {
+                Ok(status) => this.drift(&db).await.map(|d| FleetOutcome::CheckedDrift(status, Box::new(d))),
+                Err(e) => Err(e),
+            },
         };
         db.close().await;
         outcome

@@ -50,6 +50,10 @@ pub(super) struct Cache {
     /// For each target asked so far: the digest and the current revisions of a database
     /// exactly there.
     pub(super) expected: Mutex<Vec<(Target, StateDigest, Vec<String>)>>,
+    /// The schemas the migrations produce, per scratch server ([`Db::server_key`]) and set of
+    /// applied revisions, once built (a fleet's drift checks build each once). Held while one
+    /// is built, so that databases checked at once wait for it rather than build it each.
+    pub(super) schemas: tokio::sync::Mutex<Vec<(String, Vec<String>, crate::schema::Schema)>>,
 }
 
 /// What a locked run does.
@@ -373,7 +377,7 @@ impl Migrator {
 
     /// This migrator on another graph (the expanded one of a database partway through a squash).
     pub(super) fn on_graph(&self, graph: RevisionGraph) -> Migrator {
-        let cache = Cache { who: self.cache.who.clone(), expected: Mutex::default() };
+        let cache = Cache { who: self.cache.who.clone(), ..Cache::default() };
         Migrator { graph: Arc::new(graph), cache: Arc::new(cache), ..self.clone() }
     }
 
