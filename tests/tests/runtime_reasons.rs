@@ -120,3 +120,26 @@ async fn an_ordinary_statement_failure_has_no_special_cause() {
     assert_eq!(cause, StatementCause::Other);
     assert_eq!(help, "fix the statement in the file and run again");
 }
+
+#[tokio::test]
+async fn a_lock_file_that_cannot_be_opened_is_named_with_its_own_help() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.db");
+    std::fs::create_dir(dir.path().join("x.db-migrate.lock")).unwrap();
+    let db = Db::connect(&format!("sqlite://{}", file.display())).await.unwrap();
+    let g = graph(vec![migration("m1", "", "CREATE TABLE t (id INT);", "DROP TABLE t;")]);
+    let err = Migrator::new(g).upgrade(&db, &Target::Head).await.unwrap_err();
+    let Error::Connect { reason, message, .. } = &err else { panic!("{err:?}") };
+    assert_eq!(*reason, ConnectFailure::LockFile);
+    assert!(message.contains("x.db-migrate.lock"), "{message}");
+    assert!(err.help().unwrap_or_default().contains("a run locks that file"), "{err}");
+    let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_schema")
+        .fetch_all(match &db {
+            Db::Sqlite(pool) => pool,
+            _ => unreachable!(),
+        })
+        .await
+        .unwrap();
+    assert!(tables.is_empty(), "nothing was created: {tables:?}");
+    db.close().await;
+}

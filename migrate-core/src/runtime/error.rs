@@ -560,7 +560,7 @@ impl Error {
                 format!("reading never creates a database: check the URL, or create it by applying the migrations: `cargo migrate upgrade`{}", or("Migrator::upgrade"))
             }
             Self::Connect { reason: ConnectFailure::LockFile, .. } => {
-                "a run takes its lock in a file beside the database file: let this user create and write files in that directory".to_owned()
+                "a run locks that file, beside the database file: let this user create and write it there (a directory or a read-only file in its place stops it)".to_owned()
             }
             Self::Connect { .. } => "check that the server is running and that the URL is right".to_owned(),
             Self::Backup { tool_missing: true, .. } => "install the database's client tools (`postgresql-client` for pg_dump, `mariadb-client` for mariadb-dump), or run without a backup".to_owned(),

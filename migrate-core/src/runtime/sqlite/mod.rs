@@ -102,9 +102,9 @@ impl SqliteConn {
         let suffix = if name == "migrate_history" { String::new() } else { format!("-{name}") };
         let path = format!("{file}-migrate{suffix}.lock");
         let io = |e: std::io::Error| Error::Connect {
-            url: path.clone(),
+            url: file.clone(),
             reason: super::error::ConnectFailure::LockFile,
-            message: format!("cannot open the lock file: {e}"),
+            message: format!("cannot open its lock file {path}: {e}"),
             source: None,
         };
         let mut lock_file =
