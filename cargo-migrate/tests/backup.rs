@@ -183,3 +183,30 @@ fn a_run_whose_bookkeeping_fails_still_says_what_it_did_and_where_its_backup_wen
         assert!(!current.stdout.contains("c3c3c3c3c3c3"), "{what}: {}", current.stdout);
     }
 }
+
+/// Regression: when recording an accepted checksum failed after the backup was written, the
+/// error did not say where the backup went.
+#[test]
+fn a_failed_acceptance_after_the_backup_names_the_backup() {
+    let db = TestDb::new(Backend::Sqlite);
+    let pkg = Package::initialised().with_url(&db.url);
+    let backups = tempfile::tempdir().unwrap();
+    let dir = backups.path().to_str().unwrap();
+    pkg.revision("a1a1a1a1a1a1", "users", "CREATE TABLE users (id int);", "DROP TABLE users;", &[]);
+    pkg.run(&["upgrade"]).ok();
+    // The history row refuses the new checksum; a pending revision makes the run back up first.
+    db.run_script(
+        "CREATE TRIGGER frozen BEFORE UPDATE ON migrate_history BEGIN SELECT RAISE(ABORT, 'history is frozen'); END;",
+    );
+    let file = pkg.file("a1a1a1a1a1a1");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replace("(id int)", "(id int /* reviewed */)")).unwrap();
+    pkg.revision("b2b2b2b2b2b2", "more", "CREATE TABLE more (x int);", "DROP TABLE more;", &[]);
+    let run = pkg.run(&["upgrade", "--accept-changed", "a1a1", "--backup", dir]);
+    assert_ne!(run.code, 0, "{}", run.all());
+    assert!(run.stderr.contains("history is frozen"), "{}", run.all());
+    let written = files(backups.path());
+    assert_eq!(written.len(), 1, "{written:?}");
+    assert!(run.stdout.contains("Backed up to ") && run.stdout.contains(&written[0]), "{}", run.all());
+    assert_eq!(db.history().len(), 1, "nothing else was recorded: {}", run.all());
+}

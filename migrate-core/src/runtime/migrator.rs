@@ -428,7 +428,14 @@ impl Migrator {
             }
             _ => None,
         };
-        let accepted = self.accept_changed(conn, &generator, &judged, &mut digest).await?;
+        let accepted = match self.accept_changed(conn, &generator, &judged, &mut digest).await {
+            Ok(accepted) => accepted,
+            // Nothing was recorded, but the backup was written: the error says where.
+            Err(e) => {
+                let current = state::current(&self.graph, &applied);
+                return Err(e.stopping(Report { current, backup, ..Report::default() }));
+            }
+        };
         let run = match op {
             Op::Stamp(_, purge) => self.stamp_plan(conn, &generator, &plan, purge, digest, applied).await,
             _ if whole => self.run_whole(conn, tables, &plan, (digest, applied), claim, backup).await,
