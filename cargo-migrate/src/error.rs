@@ -186,6 +186,17 @@ pub(crate) enum CliError {
         /// The exit code for this kind of failure.
         exit: u8,
     },
+    /// The database could not be reached (exit 7); `reason` names why in the diagnostic code,
+    /// so that a script can tell a server that is down (try again) from a URL to fix.
+    #[error("{message}")]
+    Connect {
+        /// What went wrong (already free of passwords).
+        message: String,
+        /// What to do.
+        help: Option<String>,
+        /// Why, as the driver's error tells.
+        reason: migrate_core::ConnectFailure,
+    },
     /// A run stopped part-way: the error, and what it had applied before (for `--json`).
     #[error("{error}")]
     Stopped {
@@ -218,6 +229,7 @@ impl CliError {
             Self::BrokenChain { .. } => code::BROKEN_CHAIN,
             Self::Target { .. } => code::TARGET,
             Self::Database { exit, .. } => *exit,
+            Self::Connect { .. } => code::UNREACHABLE,
             Self::Stopped { error, .. } => error.exit_code(),
         }
     }
@@ -243,6 +255,19 @@ impl CliError {
             Self::Target { .. } => "migrate::target",
             Self::NoEditor { .. } | Self::Editor { .. } => "migrate::editor",
             Self::Stopped { error, .. } => error.code_name(),
+            Self::Connect { reason, .. } => {
+                use migrate_core::ConnectFailure as F;
+                match reason {
+                    F::NoSuchDatabase => "migrate::no_such_database",
+                    F::RefusedLogin => "migrate::login_refused",
+                    F::Tls => "migrate::tls",
+                    F::StartupParameter => "migrate::startup_parameter",
+                    F::MissingFile => "migrate::no_database_file",
+                    F::MissingDirectory => "migrate::no_database_directory",
+                    F::LockFile => "migrate::lock_file",
+                    _ => "migrate::unreachable",
+                }
+            }
             Self::Database { exit, .. } => match *exit {
                 code::UNREACHABLE => "migrate::unreachable",
                 code::CHECKSUM_CHANGED => "migrate::checksum_changed",
@@ -279,7 +304,7 @@ impl CliError {
             Self::Io { .. } => None,
             Self::FileExists { .. } => Some("choose another `--rev-id`, or remove the file".to_owned()),
             Self::BrokenChain { .. } => None,
-            Self::Target { help, .. } | Self::Database { help, .. } => help.clone(),
+            Self::Target { help, .. } | Self::Database { help, .. } | Self::Connect { help, .. } => help.clone(),
             Self::Stopped { error, .. } => error.help_text(),
             Self::NoEditor { path } => Some(format!("set EDITOR (for example `export EDITOR=vi`), or open {path} yourself")),
             Self::Editor { .. } => None,

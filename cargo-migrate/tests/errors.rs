@@ -102,6 +102,11 @@ fn wrong_password_is_refused_and_never_printed() {
     let run = pkg.run_env(&["upgrade"], &[("DATABASE_URL", &url)]);
     assert!(run.stderr.contains("the server refused the URL's user or password"), "{}", run.stderr);
     assert!(run.stderr.contains("help: check the user and password in the URL"), "{}", run.stderr);
+    // The diagnostic code tells a script this is a URL to fix, not a server to wait for.
+    let run = pkg.run_env(&["status", "--json"], &[("DATABASE_URL", &url)]);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "migrate::login_refused", "{v}");
+    assert_eq!(v["error"]["exit_code"], 7, "{v}");
 }
 
 /// A database the server does not have is named as such, on both servers, decided by the
@@ -118,7 +123,13 @@ fn a_database_missing_on_the_server_says_to_create_it() {
         run.code(7);
         assert!(run.stderr.contains("the database named in the URL does not exist on the server"), "{}", run.stderr);
         assert!(run.stderr.contains("help: create it on the server first"), "{}", run.stderr);
+        assert!(run.stderr.contains("migrate::no_such_database"), "{}", run.stderr);
     }
+    // A server that is not there keeps the code that says so.
+    let pkg = Package::initialised();
+    let run = pkg.run_env(&["status", "--json"], &[("DATABASE_URL", "postgres://postgres@127.0.0.1:1/x")]);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "migrate::unreachable", "{v}");
 }
 
 #[test]

@@ -230,6 +230,7 @@ pub(crate) fn error(e: Error, config: &Config) -> CliError {
         ErrorKind::ReadOnly => code::READ_ONLY,
         _ => code::FAILURE,
     };
+    let reason = if let Error::Connect { reason, .. } = &e { Some(*reason) } else { None };
     if let Error::Plan(p) = e {
         return plan_error(p);
     }
@@ -241,7 +242,10 @@ pub(crate) fn error(e: Error, config: &Config) -> CliError {
         )),
         (_, h) => h,
     };
-    CliError::Database { message: e.to_string(), help, exit }
+    match reason {
+        Some(reason) => CliError::Connect { message: e.to_string(), help, reason },
+        None => CliError::Database { message: e.to_string(), help, exit },
+    }
 }
 
 /// Waits for Ctrl-C (SIGINT) or SIGTERM.
