@@ -93,11 +93,11 @@ impl Db {
                 match (pool, missing_dir) {
                     (Ok(pool), _) => Ok(Db::Sqlite(pool)),
                     // SQLite says only "unable to open database file".
-                    (Err(e), Some(dir)) => Err(Error::Connect {
+                    (Err(_), Some(dir)) => Err(Error::Connect {
                         url: shown.clone(),
                         reason: ConnectFailure::MissingDirectory,
                         message: format!("the directory {} of the database file does not exist", dir.display()),
-                        source: Some(e),
+                        source: None,
                     }),
                     (Err(e), None) => Err(fail(e)),
                 }
@@ -249,7 +249,9 @@ impl Error {
             }
             _ => clean(e.to_string()),
         };
-        Error::Connect { url: shown.to_owned(), reason, message, source: Some(e) }
+        // The driver's error is kept only for the app's own pool: its text may hold the URL.
+        let source = url.is_empty().then_some(e);
+        Error::Connect { url: shown.to_owned(), reason, message, source }
     }
 }
 

@@ -138,7 +138,8 @@ pub enum Error {
         reason: ConnectFailure,
         /// What went wrong, password removed.
         message: String,
-        /// The driver's error, for callers that inspect it (its text may hold the URL).
+        /// The driver's error, for callers that inspect it, when the pool was the app's own
+        /// (left out for a URL: its text may hold the URL's password).
         #[source]
         source: Option<sqlx::Error>,
     },
