@@ -2,8 +2,8 @@
 //! `migrate!()` (every file parses, the graph is sound, one head or one per declared branch).
 //! When a database URL is given for the run (`--database-url`, `DATABASE_URL` or `.env`), the
 //! database must also be at the head with no edited, missing or dirty revision, and its schema
-//! must be what its applied revisions produce (no drift); over several databases, each must be
-//! at the head, the files checked once for the first one's kind. When a schema file exists, the
+//! must be what its applied revisions produce (no drift); over several databases, so must each,
+//! the files checked once for the first one's kind. When a schema file exists, the
 //! migrations must produce it. The lint runs (errors fail, warnings are printed), and so does the
 //! stairway test where a scratch server is at hand. Each failure has its own exit code: 4 broken
 //! chain, 5 behind, 6 checksum changed, 9 dirty, 10 missing, 13 schema file differs, 14 drift,

@@ -36,6 +36,7 @@ impl Migrator {
 
     /// The schema the migrations produce with exactly `revisions` (and what they need) applied,
     /// built in a scratch database.
+    ///
     /// Each such schema is built once per scratch server and kept by the migrator (and its
     /// clones).
     pub async fn schema_at(&self, server: impl Into<Db>, revisions: &[String]) -> Result<Schema, Error> {
