@@ -240,7 +240,7 @@ impl CliError {
     }
 
     /// A stable short name for the kind of failure (shown as the diagnostic code).
-    fn code_name(&self) -> &'static str {
+    pub(crate) fn code_name(&self) -> &'static str {
         match self {
             Self::Usage { .. } => "migrate::usage",
             Self::ManifestNotFound { .. }

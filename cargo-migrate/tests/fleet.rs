@@ -84,6 +84,12 @@ fn a_fleet_check_checks_the_files_once_and_every_database() {
     run.code(14);
     assert!(run.stdout.contains("(drift):") && run.stdout.contains("hotfix"), "{}", run.all());
     assert!(run.stderr.contains("2 database(s): 1 ok, 1 failed"), "{}", run.all());
+    let run = pkg.run(&[&["check", "--json"][..], &urls].concat());
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let second = &v["databases"][1];
+    assert_eq!((&second["exit_code"], &second["code"]), (&14.into(), &"migrate::drift".into()), "{v}");
+    assert!(second["drift"][0].as_str().unwrap().contains("hotfix"), "{v}");
+    assert_eq!(v["databases"][0]["current"][0], "b2b2b2b2b2b2", "{v}");
     dbs[1].run_script("DROP TABLE hotfix;");
 
     // A downgrade that does not undo its upgrade fails the check though every database is at
@@ -159,6 +165,10 @@ fn a_fleet_of_three_backends_with_one_broken_database() {
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["databases"].as_array().unwrap().len(), 3);
     assert!(v["databases"].as_array().unwrap().iter().all(|d| d["state"] == "failed"), "{v}");
+    assert!(
+        v["databases"].as_array().unwrap().iter().all(|d| d["exit_code"] == 5 && d["code"] == "migrate::behind"),
+        "{v}"
+    );
 
     // --fail-fast: nothing after the broken one starts (one at a time, so the order holds).
     let run = pkg.run(&["upgrade", "--database-urls", file, "--jobs", "1", "--fail-fast"]);

@@ -133,37 +133,58 @@ fn run_on(
     let (mut ok, mut failed, mut skipped) = (0, 0, 0);
     let total = results.len();
     for r in results {
-        let (state, detail) = match r.outcome {
+        // Each database's line, and for --json what a script needs beside it: a failure's exit
+        // code and diagnostic code, the differences of drift, the revisions a database is at.
+        let (state, detail, extra) = match r.outcome {
             None => {
                 skipped += 1;
-                ("skipped", "not run: an earlier database failed (--fail-fast)".to_owned())
+                ("skipped", "not run: an earlier database failed (--fail-fast)".to_owned(), json!({}))
             }
-            Some(Ok(FleetOutcome::CheckedDrift(_, drift))) if !drift.is_empty() => {
+            Some(Ok(FleetOutcome::CheckedDrift(status, drift))) if !drift.is_empty() => {
                 failed += 1;
                 first_failure.get_or_insert(code::DRIFT);
-                let found = listed(&drift.changes.differences());
+                let differences = drift.changes.differences();
+                let found = listed(&differences);
                 (
                     "failed",
                     format!("the schema is not what its applied revisions produce (drift):{found}\n  {DRIFT_HELP}"),
+                    json!({ "exit_code": code::DRIFT, "code": "migrate::drift", "current": status.current, "drift": differences }),
                 )
             }
             Some(Ok(outcome)) => {
                 ok += 1;
-                ("ok", describe(&outcome, r.elapsed))
+                let extra = match &outcome {
+                    FleetOutcome::Ran(report) => json!({ "current": report.current, "applied": report.steps.len() }),
+                    FleetOutcome::Current(current) => json!({ "current": current }),
+                    FleetOutcome::Checked(status) | FleetOutcome::CheckedDrift(status, _) => {
+                        json!({ "current": status.current })
+                    }
+                    _ => json!({}),
+                };
+                ("ok", describe(&outcome, r.elapsed), extra)
             }
             Some(Err(e)) => {
                 failed += 1;
                 let cli = db::error(e, &project.config);
                 first_failure.get_or_insert(cli.exit_code());
-                ("failed", cli.to_string())
+                ("failed", cli.to_string(), json!({ "exit_code": cli.exit_code(), "code": cli.code_name() }))
             }
         };
-        rows.push((r.url, state, detail));
+        rows.push((r.url, state, detail, extra));
     }
     let files = files.unwrap_or(Files { findings: Vec::new(), json: serde_json::Map::new() });
     let exit = first_failure.or(files.findings.first().map(|(c, _)| *c)).unwrap_or(code::OK);
     if json_out {
-        let list: Vec<_> = rows.iter().map(|(u, s, d)| json!({ "url": u, "state": s, "detail": d })).collect();
+        let list: Vec<_> = rows
+            .into_iter()
+            .map(|(u, s, d, extra)| {
+                let mut row = json!({ "url": u, "state": s, "detail": d });
+                if let (Some(row), serde_json::Value::Object(extra)) = (row.as_object_mut(), extra) {
+                    row.extend(extra);
+                }
+                row
+            })
+            .collect();
         let mut out = json!({ "ok": failed == 0 && files.findings.is_empty(), "exit_code": exit });
         if let Some(o) = out.as_object_mut() {
             o.extend(files.json);
@@ -172,7 +193,7 @@ fn run_on(
         ctx.out.json(&out);
         return Ok(ExitCode::from(exit));
     }
-    for (url, state, detail) in &rows {
+    for (url, state, detail, _) in &rows {
         let mark = match *state {
             "ok" => ctx.out.paint(Paint::Good, "✓"),
             "failed" => ctx.out.paint(Paint::Bad, "✗"),
