@@ -261,7 +261,7 @@ impl CliError {
                     F::NoSuchDatabase => "migrate::no_such_database",
                     F::RefusedLogin => "migrate::login_refused",
                     F::Tls => "migrate::tls",
-                    F::StartupParameter => "migrate::startup_parameter",
+                    F::StartupRefused => "migrate::startup_refused",
                     F::MissingFile => "migrate::no_database_file",
                     F::MissingDirectory => "migrate::no_database_directory",
                     F::LockFile => "migrate::lock_file",

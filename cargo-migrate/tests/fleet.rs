@@ -90,6 +90,11 @@ fn a_fleet_check_checks_the_files_once_and_every_database() {
     assert_eq!((&second["exit_code"], &second["code"]), (&14.into(), &"migrate::drift".into()), "{v}");
     assert!(second["drift"][0].as_str().unwrap().contains("hotfix"), "{v}");
     assert_eq!(v["databases"][0]["current"][0], "b2b2b2b2b2b2", "{v}");
+    // Drift stops a --fail-fast fleet as any failure does.
+    let reversed = ["--database-url", dbs[1].url.as_str(), "--database-url", dbs[0].url.as_str()];
+    let run = pkg.run(&[&["check", "--fail-fast", "--jobs", "1"][..], &reversed].concat());
+    run.code(14);
+    assert!(run.stdout.contains("not run: an earlier database failed"), "{}", run.all());
     dbs[1].run_script("DROP TABLE hotfix;");
 
     // A downgrade that does not undo its upgrade fails the check though every database is at
@@ -207,4 +212,71 @@ fn other_commands_take_one_database() {
     );
     let run = pkg.run(&["upgrade", "--sql", "--database-url", "sqlite:a.db", "--database-url", "sqlite:b.db"]);
     run.code(2);
+}
+
+/// Regression: Ctrl-C during a fleet run killed the process where it stood (a server kept
+/// running the statement, a lock-table claim waited out its lease), and after a fleet `check`
+/// had checked the files it was ignored altogether. Each database's run is now cancelled as a
+/// single one is, and no other database starts.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_cancels_a_fleet_run_and_starts_no_other_database() {
+    let dbs = [TestDb::new(Backend::Postgres), TestDb::new(Backend::Postgres)];
+    let pkg = Package::initialised();
+    pkg.revision("a1a1a1a1a1a1", "slow", "CREATE TABLE slow (x int);\nSELECT pg_sleep(60);", "DROP TABLE slow;", &[]);
+    let manifest = pkg.path().join("Cargo.toml");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-migrate"))
+        .args(["migrate", "--manifest-path", manifest.to_str().unwrap(), "upgrade", "--jobs", "1"])
+        .args(["--database-url", &dbs[0].url, "--database-url", &dbs[1].url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let running =
+        "SELECT count(*)::text FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND pid <> pg_backend_pid()";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while dbs[0].query(running)[0][0] != "1" {
+        assert!(std::time::Instant::now() < deadline, "the slow statement never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let start = std::time::Instant::now();
+    std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(start.elapsed() < std::time::Duration::from_secs(10), "took {:?}", start.elapsed());
+    assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(stdout.contains("the run was cancelled while `a1a1a1a1a1a1` ran"), "{stdout}");
+    assert!(stdout.contains("not run: the run was cancelled"), "{stdout}");
+    assert_eq!(dbs[0].query(running)[0][0], "0", "the server stopped the statement");
+    assert!(dbs[0].history().is_empty(), "the revision rolled back");
+    let tables = "SELECT count(*)::text FROM information_schema.tables WHERE table_schema = 'public'";
+    assert_eq!(dbs[1].query(tables)[0][0], "0", "the second database was never touched");
+}
+
+/// Regression: a fleet ignored `--dev-url` (and `dev_url`), building the schemas for drift on
+/// each tenant's server, where its user may not create databases.
+#[test]
+fn a_fleet_check_builds_its_schemas_on_the_dev_server() {
+    let dbs = [TestDb::new(Backend::Postgres), TestDb::new(Backend::Postgres)];
+    let pkg = Package::initialised();
+    chain(&pkg);
+    let admin: Vec<&str> = dbs.iter().flat_map(|d| ["--database-url", d.url.as_str()]).collect();
+    pkg.run(&[&["upgrade"][..], &admin].concat()).code(0);
+    // The tenants' own user reads its tables and may not create databases.
+    let role = format!("{}_tenant", dbs[0].name);
+    dbs[0].run_script(&format!("CREATE ROLE {role} LOGIN NOCREATEDB"));
+    for db in &dbs {
+        db.run_script(&format!("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}"));
+    }
+    let tenant: Vec<String> =
+        dbs.iter().map(|d| d.url.replacen("postgres://postgres@", &format!("postgres://{role}@"), 1)).collect();
+    let urls: Vec<&str> = tenant.iter().flat_map(|u| ["--database-url", u.as_str()]).collect();
+    let dev = format!("--dev-url={}", dbs[0].url);
+    let run = pkg.run(&[&["check", &dev][..], &urls].concat());
+    for db in &dbs {
+        db.run_script(&format!("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}"));
+    }
+    dbs[0].run_script(&format!("DROP ROLE {role}"));
+    run.code(0);
+    assert_eq!(run.stdout.matches("schema as its revisions make it").count(), 2, "{}", run.all());
 }

@@ -127,16 +127,18 @@ fn percent_decode(s: &str) -> String {
     percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
-/// `url` without its user-info password, and that password percent-decoded: for handing a
-/// URL to another program with the password in its environment rather than its arguments.
+/// `url` without its password (in the user info, or a `password=` query parameter), and that
+/// password percent-decoded: for handing a URL to another program with the password in its
+/// environment rather than its arguments, where every user of the machine can read them.
 ///
 /// ```
 /// use migrate_core::split_password;
 /// assert_eq!(split_password("postgres://ann:p%40ss@db/app"), ("postgres://ann@db/app".to_owned(), Some("p@ss".to_owned())));
+/// assert_eq!(split_password("postgres://ann@db/app?sslmode=require&password=s%3Bx"), ("postgres://ann@db/app?sslmode=require".to_owned(), Some("s;x".to_owned())));
 /// assert_eq!(split_password("postgres://db/app"), ("postgres://db/app".to_owned(), None));
 /// ```
 pub fn split_password(url: &str) -> (String, Option<String>) {
-    match info_password(url) {
+    let (mut out, mut found) = match info_password(url) {
         Some(range) => {
             let password = percent_decode(&url[range.clone()]);
             let mut out = url.to_owned();
@@ -145,7 +147,20 @@ pub fn split_password(url: &str) -> (String, Option<String>) {
             (out, Some(password))
         }
         None => (url.to_owned(), None),
+    };
+    if let Some((head, query)) = out.split_once('?') {
+        let mut kept = Vec::new();
+        for kv in query.split('&') {
+            match kv.split_once('=') {
+                Some((k, v)) if is_password_key(k) => {
+                    found.get_or_insert_with(|| percent_decode(v));
+                }
+                _ => kept.push(kv),
+            }
+        }
+        out = if kept.is_empty() { head.to_owned() } else { format!("{head}?{}", kept.join("&")) };
     }
+    (out, found)
 }
 
 /// The password in `url`, as written and percent-decoded (each once, non-empty), for scrubbing

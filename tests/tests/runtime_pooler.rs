@@ -99,11 +99,13 @@ fn session_pooling_needs_one_server_connection() {
             migrator.downgrade(&db, &Target::Base).await.unwrap();
             db.close().await;
         }
-        // A startup parameter the pooler does not know (its configuration does not ignore it)
-        // is named as such, from the protocol-violation code PgBouncer answers with.
+        // A startup parameter the pooler does not know (its configuration does not ignore it),
+        // and a database it does not list, are refusals at start-up, from the protocol-violation
+        // code PgBouncer answers with.
         let refused = Db::connect(&format!("{url}?extra_float_digits=2")).await.unwrap_err();
-        assert!(matches!(refused, Error::Connect { reason: ConnectFailure::StartupParameter, .. }), "{refused:?}");
+        assert!(matches!(refused, Error::Connect { reason: ConnectFailure::StartupRefused, .. }), "{refused:?}");
         assert!(refused.help().unwrap_or_default().contains("ignore_startup_parameters"), "{refused}");
+        assert!(refused.to_string().contains("unsupported startup parameter"), "{refused}");
     });
 }
 

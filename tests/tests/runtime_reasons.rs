@@ -143,3 +143,34 @@ async fn a_lock_file_that_cannot_be_opened_is_named_with_its_own_help() {
     assert!(tables.is_empty(), "nothing was created: {tables:?}");
     db.close().await;
 }
+
+/// Regression: a migration whose own statement gave up waiting for a table lock (PostgreSQL's
+/// `lock_timeout`) was reported as another migration run holding the migrator's lock, without
+/// its revision or line.
+#[tokio::test]
+async fn a_statement_that_waited_out_its_lock_timeout_is_a_statement_failure() {
+    let t = TestDb::new(Dialect::Postgres);
+    let db = t.db().await;
+    let first = graph(vec![migration("m1", "", "CREATE TABLE t (id INT);", "DROP TABLE t;")]);
+    Migrator::new(first).upgrade(&db, &Target::Head).await.unwrap();
+    // The app holds the table.
+    let Db::Postgres(pool) = &db else { unreachable!() };
+    let mut app = pool.acquire().await.unwrap();
+    sqlx::raw_sql("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE").execute(&mut *app).await.unwrap();
+    let g = graph(vec![
+        migration("m1", "", "CREATE TABLE t (id INT);", "DROP TABLE t;"),
+        migration(
+            "m2",
+            "m1",
+            "SET lock_timeout = '200ms';\nALTER TABLE t ADD COLUMN y INT;",
+            "ALTER TABLE t DROP COLUMN y;",
+        ),
+    ]);
+    let err = Migrator::new(g).upgrade(&db, &Target::Head).await.unwrap_err();
+    sqlx::raw_sql("ROLLBACK").execute(&mut *app).await.unwrap();
+    drop(app);
+    let Error::Statement { revision, line, cause, .. } = &err else { panic!("{err:?}") };
+    assert_eq!((revision.as_str(), *line, *cause), ("m2", 7, StatementCause::LockWait), "{err}");
+    assert!(err.help().unwrap_or_default().contains("pg_locks"), "{err}");
+    db.close().await;
+}

@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use migrate_core::{Backup, FleetOp, FleetOutcome, Migrator};
+use migrate_core::{Backup, Cancel, Db, FleetOp, FleetOutcome, Migrator};
 use serde_json::json;
 
 use crate::cli::ApplyOpts;
@@ -118,15 +118,34 @@ fn run_on(
         options.accept_changed = run::accepted(project, &apply.accept_changed)?;
         backup = run::backup_dir(project, apply);
     }
-    let mut migrator =
-        Migrator::new(project.graph.clone()).with_options(options).with_head_policy(project.config.head_policy());
+    // Ctrl-C or SIGTERM cancels each database's run as it would a single one (the running
+    // statement cancelled, its revision rolled back, scratch databases dropped), and no other
+    // database starts.
+    let cancel = Cancel::new();
+    let on_signal = cancel.clone();
+    runtime.spawn(async move {
+        db::signalled().await;
+        on_signal.cancel();
+    });
+    let mut migrator = Migrator::new(project.graph.clone())
+        .with_options(options)
+        .with_head_policy(project.config.head_policy())
+        .with_cancel(cancel.clone());
     if let Some(dir) = backup {
         // The URL is each database's own, given per run.
         migrator = migrator.with_backup(Backup::new(dir, String::new()));
     }
+    // Drift builds its schemas where a single check would: on the dev server when one is named.
+    let dev = ctx.global.dev_url.clone().or_else(|| project.config.metadata.dev_url.clone());
+    if let (Kind::CheckDrift, Some(dev)) = (&kind, dev) {
+        ctx.out.verbose(format!("scratch databases on {}", migrate_core::redact_url(&dev)));
+        let server = runtime.block_on(Db::connect_existing(&dev)).map_err(|e| db::error(e, &project.config))?;
+        migrator = migrator.with_dev_database(server);
+    }
     let (jobs, fail_fast) = (ctx.global.jobs, ctx.global.fail_fast);
     ctx.out.verbose(format!("{} database(s), {jobs} at a time", urls.len()));
     let results = runtime.block_on(migrator.fleet(&urls, &op, jobs, fail_fast));
+    let cancelled = cancel.is_cancelled();
 
     let mut first_failure: Option<u8> = None;
     let mut rows = Vec::new();
@@ -138,7 +157,8 @@ fn run_on(
         let (state, detail, extra) = match r.outcome {
             None => {
                 skipped += 1;
-                ("skipped", "not run: an earlier database failed (--fail-fast)".to_owned(), json!({}))
+                let why = if cancelled { "the run was cancelled" } else { "an earlier database failed (--fail-fast)" };
+                ("skipped", format!("not run: {why}"), json!({}))
             }
             Some(Ok(FleetOutcome::CheckedDrift(status, drift))) if !drift.is_empty() => {
                 failed += 1;
@@ -173,7 +193,11 @@ fn run_on(
         rows.push((r.url, state, detail, extra));
     }
     let files = files.unwrap_or(Files { findings: Vec::new(), json: serde_json::Map::new() });
-    let exit = first_failure.or(files.findings.first().map(|(c, _)| *c)).unwrap_or(code::OK);
+    let exit = if cancelled {
+        code::CANCELLED
+    } else {
+        first_failure.or(files.findings.first().map(|(c, _)| *c)).unwrap_or(code::OK)
+    };
     if json_out {
         let list: Vec<_> = rows
             .into_iter()

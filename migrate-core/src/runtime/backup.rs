@@ -11,10 +11,17 @@ use crate::secret::split_password;
 use crate::sql::Dialect;
 
 /// Where a run writes its backup, and the URL the dump tools connect with.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Backup {
     dir: PathBuf,
     url: String,
+}
+
+impl std::fmt::Debug for Backup {
+    // Never prints the URL's password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backup").field("dir", &self.dir).field("url", &crate::redact_url(&self.url)).finish()
+    }
 }
 
 impl Backup {
@@ -174,6 +181,14 @@ mod tests {
         assert!(stem.starts_with("shop-") && stem.ends_with("-at-ab12") && ext == "sql", "{stem}.{ext}");
         let (stem, ext) = b.name(Dialect::Sqlite, &[]);
         assert!(stem.ends_with("-at-base") && ext == "db", "{stem}.{ext}");
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_password() {
+        for url in ["postgres://app:s3cr3t@db/app", "postgres://app@db/app?password=s3cr3t"] {
+            let shown = format!("{:?}", Backup::new("/b", url));
+            assert!(!shown.contains("s3cr3t") && shown.contains("***"), "{shown}");
+        }
     }
 
     #[test]

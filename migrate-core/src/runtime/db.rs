@@ -153,8 +153,8 @@ impl Db {
     }
 
     /// Which server this is, for telling apart schemas built on different servers: the backend
-    /// and, for a server, its host and port (SQLite's scratch databases are in memory, built by
-    /// the library this process links).
+    /// and, for a server, its host and port, or its Unix socket (SQLite's scratch databases are
+    /// in memory, built by the library this process links).
     pub(crate) fn server_key(&self) -> String {
         match self {
             #[cfg(feature = "sqlite")]
@@ -162,12 +162,18 @@ impl Db {
             #[cfg(feature = "postgres")]
             Db::Postgres(p) => {
                 let o = p.connect_options();
-                format!("postgres://{}:{}", o.get_host(), o.get_port())
+                match o.get_socket() {
+                    Some(socket) => format!("postgres:{}:{}", socket.display(), o.get_port()),
+                    None => format!("postgres://{}:{}", o.get_host(), o.get_port()),
+                }
             }
             #[cfg(feature = "mysql")]
             Db::MySql(p) => {
                 let o = p.connect_options();
-                format!("mysql://{}:{}", o.get_host(), o.get_port())
+                match o.get_socket() {
+                    Some(socket) => format!("mysql:{}", socket.display()),
+                    None => format!("mysql://{}:{}", o.get_host(), o.get_port()),
+                }
             }
         }
     }
@@ -285,8 +291,8 @@ fn connect_failure(e: &sqlx::Error) -> ConnectFailure {
         Some("3D000") => ConnectFailure::NoSuchDatabase,
         // invalid_authorization_specification, invalid_password
         Some("28000" | "28P01") => ConnectFailure::RefusedLogin,
-        // protocol_violation: what PgBouncer answers a startup parameter it does not know
-        Some("08P01") => ConnectFailure::StartupParameter,
+        // protocol_violation: what PgBouncer answers whatever it refuses at start-up
+        Some("08P01") => ConnectFailure::StartupRefused,
         _ => ConnectFailure::Unreachable,
     }
 }
@@ -294,4 +300,22 @@ fn connect_failure(e: &sqlx::Error) -> ConnectFailure {
 /// The server's own message, without the driver's prefix.
 fn database_message(e: &sqlx::Error) -> String {
     e.as_database_error().map_or_else(|| e.to_string(), |db| db.message().to_owned())
+}
+
+#[cfg(all(test, feature = "postgres"))]
+mod tests {
+    use super::*;
+
+    /// Two clusters on one port, reached through different sockets, are different servers.
+    #[tokio::test]
+    async fn servers_behind_different_sockets_have_different_keys() {
+        use std::str::FromStr;
+        let key = |url: &str| {
+            let options = sqlx::postgres::PgConnectOptions::from_str(url).unwrap();
+            Db::Postgres(sqlx::postgres::PgPoolOptions::new().connect_lazy_with(options)).server_key()
+        };
+        assert_ne!(key("postgres:///a?host=/tmp"), key("postgres:///b?host=/var/run/postgresql"));
+        assert_eq!(key("postgres://h:5433/a"), key("postgres://h:5433/b"));
+        assert_ne!(key("postgres://h:5433/a"), key("postgres://h:5432/a"));
+    }
 }

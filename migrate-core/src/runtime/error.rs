@@ -376,8 +376,10 @@ pub enum ConnectFailure {
     RefusedLogin,
     /// TLS could not be negotiated or the server's certificate not verified.
     Tls,
-    /// The server (or a pooler before it, such as PgBouncer) refused a startup parameter.
-    StartupParameter,
+    /// The server, or a pooler before it such as PgBouncer, refused the connection as it
+    /// started (a protocol violation in PostgreSQL's terms): an unknown startup parameter, a
+    /// database the pooler does not list, a full pooler.
+    StartupRefused,
     /// The SQLite file to read does not exist (reading never creates one).
     MissingFile,
     /// The directory of the SQLite file does not exist.
@@ -396,6 +398,9 @@ pub enum StatementCause {
     InTransaction,
     /// The server or the session accepts no writes.
     ReadOnly,
+    /// A lock the statement waited for (on a table or rows the app is using) did not come
+    /// within the statement's lock timeout.
+    LockWait,
     /// Anything else: the statement itself is wrong for this schema.
     Other,
 }
@@ -542,8 +547,8 @@ impl Error {
             }
             Self::UnsupportedUrl { .. } => return None,
             Self::UnencodedPassword { .. } => "percent-encode special characters in the password (`@` as `%40`, `/` as `%2F`, `?` as `%3F`, `#` as `%23`, `%` as `%25`, a space as `%20`)".to_owned(),
-            Self::Connect { reason: ConnectFailure::StartupParameter, .. } => {
-                "a connection pooler (PgBouncer) refused a startup parameter the driver sends: add `ignore_startup_parameters = extra_float_digits` to its configuration, or remove the parameter from the URL".to_owned()
+            Self::Connect { reason: ConnectFailure::StartupRefused, .. } => {
+                "a pooler (PgBouncer) or the server refused the connection as it started, for the reason in the message: an `unsupported startup parameter` goes into PgBouncer's `ignore_startup_parameters` (or out of the URL); a `no such database` into its `[databases]`; `max_client_conn` means the pooler is full".to_owned()
             }
             Self::Connect { reason: ConnectFailure::Tls, .. } => {
                 "check the URL's TLS settings: `sslmode=require` (PostgreSQL) or `ssl-mode=required` (MySQL) encrypts; `verify-ca`/`verify-full` also need `sslrootcert=<CA file>`".to_owned()
@@ -589,6 +594,9 @@ impl Error {
             ),
             Self::Statement { cause: StatementCause::InTransaction, .. } => {
                 "this statement cannot run inside a transaction: add `-- transaction: false` to the revision's header".to_owned()
+            }
+            Self::Statement { cause: StatementCause::LockWait, .. } => {
+                "another session holds a lock this statement needs (the app's open transactions, a long query): find it (PostgreSQL `pg_locks` and `pg_stat_activity`, MySQL `SHOW PROCESSLIST`), then run again, or when traffic is lower".to_owned()
             }
             Self::Statement { cause: StatementCause::ReadOnly, .. } => {
                 "this server accepts no writes (a read-only replica or transaction); point the URL at the primary".to_owned()

@@ -62,35 +62,48 @@ pub struct FleetResult {
 }
 
 impl FleetResult {
-    /// Whether this database failed.
+    /// Whether this database failed: an error, or drift found by [`FleetOp::CheckDrift`].
     pub fn failed(&self) -> bool {
-        matches!(self.outcome, Some(Err(_)))
+        self.outcome.as_ref().is_some_and(failed)
+    }
+}
+
+/// Whether a database's outcome is a failure.
+fn failed(outcome: &Result<FleetOutcome, Error>) -> bool {
+    match outcome {
+        Err(_) => true,
+        Ok(FleetOutcome::CheckedDrift(_, drift)) => !drift.is_empty(),
+        Ok(_) => false,
     }
 }
 
 impl Migrator {
     /// Runs `op` on every database of `urls`, at most `jobs` at a time, and returns one result
-    /// per URL in the order given. Each database gets its own connection and lock. With
-    /// `fail_fast`, databases not yet started when one fails are skipped.
+    /// per URL in the order given. Each database gets its own connection and lock; a slow one
+    /// holds up only its own slot. With `fail_fast`, databases not yet started when one fails
+    /// (drift counts) are skipped, as are all not yet started once the migrator's
+    /// [`Cancel`](crate::Cancel) fires.
     pub async fn fleet(&self, urls: &[String], op: &FleetOp, jobs: usize, fail_fast: bool) -> Vec<FleetResult> {
         let stop = AtomicBool::new(false);
         let stop = &stop;
-        futures_util::stream::iter(urls)
-            .map(|url| async move {
+        let mut results: Vec<(usize, FleetResult)> = futures_util::stream::iter(urls.iter().enumerate())
+            .map(|(i, url)| async move {
                 let shown = redact_url(url);
-                if stop.load(Ordering::SeqCst) {
-                    return FleetResult { url: shown, outcome: None, elapsed: Duration::ZERO };
+                if stop.load(Ordering::SeqCst) || self.cancel.as_ref().is_some_and(|c| c.is_cancelled()) {
+                    return (i, FleetResult { url: shown, outcome: None, elapsed: Duration::ZERO });
                 }
                 let started = Instant::now();
                 let outcome = self.fleet_one(url, op).await;
-                if outcome.is_err() && fail_fast {
+                if fail_fast && failed(&outcome) {
                     stop.store(true, Ordering::SeqCst);
                 }
-                FleetResult { url: shown, outcome: Some(outcome), elapsed: started.elapsed() }
+                (i, FleetResult { url: shown, outcome: Some(outcome), elapsed: started.elapsed() })
             })
-            .buffered(jobs.max(1))
+            .buffer_unordered(jobs.max(1))
             .collect()
-            .await
+            .await;
+        results.sort_by_key(|(i, _)| *i);
+        results.into_iter().map(|(_, r)| r).collect()
     }
 
     async fn fleet_one(&self, url: &str, op: &FleetOp) -> Result<FleetOutcome, Error> {

@@ -27,6 +27,9 @@ pub(crate) enum FailureKind {
     ReadOnly,
     /// The statement cannot run inside a transaction.
     InTransaction,
+    /// A lock the statement waited for did not come in time (PostgreSQL's `lock_timeout` or
+    /// `NOWAIT`, MySQL's lock wait timeout): another session holds what it needs.
+    LockNotAvailable,
     /// A conflict with another transaction (a deadlock, a serialization or Galera certification
     /// failure): nothing was written, and trying again may succeed. SQLite reports none (one
     /// writer at a time waits instead).

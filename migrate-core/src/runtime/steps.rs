@@ -136,6 +136,7 @@ impl Migrator {
             cause: match f.failure.kind {
                 FailureKind::InTransaction => StatementCause::InTransaction,
                 FailureKind::ReadOnly => StatementCause::ReadOnly,
+                FailureKind::LockNotAvailable => StatementCause::LockWait,
                 _ => StatementCause::Other,
             },
             aftermath: f.aftermath,

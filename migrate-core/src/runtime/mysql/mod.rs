@@ -38,6 +38,8 @@ fn classify(e: &sqlx::Error) -> FailureKind {
         (Some(1317), _) => FailureKind::Cancelled,
         (Some(1290 | 1792 | 1836), _) => FailureKind::ReadOnly,
         (Some(1213), _) => FailureKind::Conflict,
+        // ER_LOCK_WAIT_TIMEOUT: a row or metadata lock another session holds
+        (Some(1205), _) => FailureKind::LockNotAvailable,
         _ => FailureKind::Other,
     }
 }

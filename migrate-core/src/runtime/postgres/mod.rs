@@ -28,7 +28,7 @@ fn classify(e: &sqlx::Error) -> FailureKind {
     match e.as_database_error().and_then(|d| d.code()).as_deref() {
         Some("42P01" | "3F000") => FailureKind::MissingTable,
         Some("57014") => FailureKind::Cancelled,
-        Some("55P03") => FailureKind::Busy,
+        Some("55P03") => FailureKind::LockNotAvailable,
         Some("25006") => FailureKind::ReadOnly,
         // active_sql_transaction: `CREATE INDEX CONCURRENTLY`, `VACUUM`, …
         Some("25001") => FailureKind::InTransaction,
@@ -106,7 +106,7 @@ impl Backend for PgConn {
             format!("SET lock_timeout = '{ms}ms'; SELECT pg_advisory_lock({PG_CLASS}, {key}); RESET lock_timeout");
         match self.rows(&sql).await {
             Ok(_) => Ok(()),
-            Err(f) if f.kind == FailureKind::Busy => {
+            Err(f) if f.kind == FailureKind::LockNotAvailable => {
                 let _ = self.batch(&["RESET lock_timeout"]).await;
                 let holder = self.holder(key).await;
                 Err(Error::LockTimeout {
