@@ -359,3 +359,55 @@ impl Drop for Galera {
         }
     }
 }
+
+/// A TCP proxy in front of a server that cuts a client's connection right after passing on
+/// the first chunk holding `marker`: the server gets the whole message and runs it, the client
+/// never hears back (as when a network drops between a `COMMIT` and its answer).
+pub struct CutProxy {
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl CutProxy {
+    /// Starts the proxy in front of `upstream` (`host:port`); it lives as long as the process.
+    pub fn start(upstream: &str, marker: &'static [u8]) -> Self {
+        use std::io::{Read, Write};
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let upstream = upstream.to_owned();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { break };
+                let Ok(mut server) = TcpStream::connect(&upstream) else { continue };
+                let (mut back_from, mut back_to) = (server.try_clone().unwrap(), client.try_clone().unwrap());
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut back_from, &mut back_to);
+                });
+                std::thread::spawn(move || {
+                    let mut buf = vec![0u8; 1 << 16];
+                    loop {
+                        let n = match client.read(&mut buf) {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        if buf[..n].windows(marker.len()).any(|w| w == marker) {
+                            // The client loses the connection first; then the server reads the
+                            // message to its end, runs it, and sees the connection close.
+                            let _ = client.shutdown(Shutdown::Both);
+                            let _ = server.write_all(&buf[..n]);
+                            let _ = server.shutdown(Shutdown::Write);
+                            let _ = std::io::copy(&mut server, &mut std::io::sink());
+                            return;
+                        }
+                        if server.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = server.shutdown(Shutdown::Both);
+                });
+            }
+        });
+        Self { port }
+    }
+}

@@ -529,3 +529,29 @@ async fn lock_timeout_names_the_holder_postgres() {
 async fn lock_timeout_names_the_holder_mysql() {
     lock_timeout_names_the_holder_on(Dialect::MySql).await;
 }
+
+/// Regression: when the connection was lost while a step ran, the run said the revision had
+/// been rolled back, though the server may have run the whole batch, its COMMIT included.
+/// Here it did: the error says the outcome is unknown, and the database records the revision.
+#[tokio::test]
+async fn a_connection_lost_during_a_step_does_not_claim_a_rollback() {
+    let t = TestDb::new(Dialect::Postgres);
+    let proxy = migrate_tests::servers::CutProxy::start("127.0.0.1:5432", b"cut_here");
+    // In clear text, so that the proxy sees the marker.
+    let url = t.url.replacen("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port), 1) + "?sslmode=disable";
+    assert_ne!(url, t.url, "the test database is on 127.0.0.1:5432");
+    let db = Db::connect(&url).await.unwrap();
+    let g = graph(vec![ok_first(), migration("m2", "m1", "CREATE TABLE cut_here (id INT);", "DROP TABLE cut_here;")]);
+    let err = Migrator::new(g).upgrade(&db, &Target::Head).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("the connection was lost while `m2` ran") && text.contains("unknown"), "{text}");
+    assert!(!text.contains("rolled back"), "{text}");
+    assert_eq!(err.partial().unwrap().current, ["m1"], "what the run knows it applied");
+    // The server ran the batch to its COMMIT once the client was gone.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while t.recorded().await != ["m1", "m2"] {
+        assert!(std::time::Instant::now() < deadline, "{:?}", t.recorded().await);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    db.close().await;
+}

@@ -27,6 +27,10 @@ pub(crate) enum FailureKind {
     ReadOnly,
     /// The statement cannot run inside a transaction.
     InTransaction,
+    /// The connection was lost before the server answered (an I/O or protocol error, not the
+    /// server's own): what the statement did, and whether a `COMMIT` sent with it took effect,
+    /// is unknown.
+    ConnectionLost,
     /// A lock the statement waited for did not come in time (PostgreSQL's `lock_timeout` or
     /// `NOWAIT`, MySQL's lock wait timeout): another session holds what it needs.
     LockNotAvailable,
@@ -76,6 +80,9 @@ impl Failure {
 /// The kinds every backend shares, from sqlx's own classification; `None` when the backend must
 /// look closer.
 pub(crate) fn common_kind(e: &sqlx::Error) -> Option<FailureKind> {
+    if matches!(e, sqlx::Error::Io(_) | sqlx::Error::Protocol(_)) {
+        return Some(FailureKind::ConnectionLost);
+    }
     match e.as_database_error()?.kind() {
         SqlxKind::UniqueViolation => Some(FailureKind::Duplicate),
         _ => None,

@@ -97,6 +97,16 @@ impl Migrator {
             return e.stopping(report);
         }
         let m = self.graph.migration(program.step.index);
+        if f.failure.kind == FailureKind::ConnectionLost {
+            // The server may have run the whole batch, its COMMIT included, before the loss: say
+            // so rather than claim a rollback.
+            let what = if f.aftermath == Aftermath::RolledBackAll { "the run" } else { "it" };
+            let context = format!(
+                "the connection was lost while `{}` ran, before the server answered: whether the server committed {what} is unknown; `cargo migrate current` (or `Migrator::current`) reads what the database records",
+                m.revision
+            );
+            return f.failure.stopped(context, report);
+        }
         let failed = program.statements().nth(f.at);
         if let Some(owner) = failed.and_then(|s| generator.fence_owner(&s.sql)) {
             let taken = super::lock::fence_failed(conn, generator.tables(), owner).await;
@@ -200,6 +210,12 @@ impl Migrator {
         self.announce(&program.end);
         let end = program.end.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>();
         if let Err(f) = conn.batch(&end).await {
+            if f.kind == FailureKind::ConnectionLost {
+                return Err(f.stopped(
+                    "the connection was lost as the run committed, before the server answered: whether the server committed the run is unknown; `cargo migrate current` (or `Migrator::current`) reads what the database records",
+                    *untouched(),
+                ));
+            }
             conn.rollback().await;
             // The run's log rows (SQLite) come before the COMMIT.
             let what =
