@@ -61,7 +61,7 @@ pub(crate) struct GlobalOpts {
     /// How many databases of a fleet run at once.
     #[arg(long, global = true, help_heading = "Fleets", value_name = "N", default_value_t = 4)]
     pub(crate) jobs: usize,
-    /// Stop starting databases once one fails (default: go on, and report each).
+    /// Stop starting databases once one fails, drift included (default: go on, and report each).
     #[arg(long, global = true, help_heading = "Fleets")]
     pub(crate) fail_fast: bool,
     /// Which lock keeps other runs out (overrides `lock` in [package.metadata.migrate]): the

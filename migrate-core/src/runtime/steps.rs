@@ -101,11 +101,7 @@ impl Migrator {
             // The server may have run the whole batch, its COMMIT included, before the loss: say
             // so rather than claim a rollback.
             let what = if f.aftermath == Aftermath::RolledBackAll { "the run" } else { "it" };
-            let context = format!(
-                "the connection was lost while `{}` ran, before the server answered: whether the server committed {what} is unknown; `cargo migrate current` (or `Migrator::current`) reads what the database records",
-                m.revision
-            );
-            return f.failure.stopped(context, report);
+            return f.failure.stopped(lost(&format!("while `{}` ran", m.revision), what), report);
         }
         let failed = program.statements().nth(f.at);
         if let Some(owner) = failed.and_then(|s| generator.fence_owner(&s.sql)) {
@@ -211,10 +207,7 @@ impl Migrator {
         let end = program.end.iter().map(|s| s.sql.as_str()).collect::<Vec<_>>();
         if let Err(f) = conn.batch(&end).await {
             if f.kind == FailureKind::ConnectionLost {
-                return Err(f.stopped(
-                    "the connection was lost as the run committed, before the server answered: whether the server committed the run is unknown; `cargo migrate current` (or `Migrator::current`) reads what the database records",
-                    *untouched(),
-                ));
+                return Err(f.stopped(lost("as the run committed", "the run"), *untouched()));
             }
             conn.rollback().await;
             // The run's log rows (SQLite) come before the COMMIT.
@@ -256,4 +249,12 @@ impl Migrator {
         self.options.emit(Event::Finished { revision: revision.clone(), direction: step.direction, duration });
         StepReport { revision, direction: step.direction, duration }
     }
+}
+
+/// What a run says when its connection was lost `when`, before the server answered: the server
+/// may have run the whole batch, `what` it committed included.
+fn lost(when: &str, what: &str) -> String {
+    format!(
+        "the connection was lost {when}, before the server answered: whether the server committed {what} is unknown; `cargo migrate current` (or `Migrator::current`) reads what the database records"
+    )
 }
